@@ -1,0 +1,359 @@
+"""The YAML configuration: strict parsing, every problem reported at once, secrets resolved.
+
+A problem is one line naming the file, the account and the key; a secret's value is never
+part of one. ``load_config`` either returns a complete Config or raises ConfigError.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+from exporter.account import AccountConfig
+from exporter.durations import format_duration, parse_duration
+from exporter.providers import PROVIDERS
+from exporter.providers.base import Field
+from exporter.secret import Secret
+
+DEFAULT_INTERVAL = 300.0
+DEFAULT_TIMEOUT = 15.0
+DEFAULT_MIN_INTERVAL = 60.0
+DEFAULT_MAX_CONCURRENT_REQUESTS = 8
+
+TOP_KEYS = ("global", "defaults", "accounts")
+GLOBAL_KEYS = ("min_interval", "max_concurrent_requests")
+DEFAULT_KEYS = ("interval", "timeout")
+COMMON_ACCOUNT_KEYS = ("name", "provider", "interval", "timeout", "base_url")
+_ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+@dataclass(frozen=True)
+class Config:
+    accounts: tuple[AccountConfig, ...] = ()
+    min_interval: float = DEFAULT_MIN_INTERVAL
+    max_concurrent_requests: int = DEFAULT_MAX_CONCURRENT_REQUESTS
+    warnings: tuple[str, ...] = field(default=(), compare=False)
+
+
+class ConfigError(Exception):
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key given twice in one mapping (a silent override otherwise)."""
+
+
+def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node)
+        if key in seen:
+            line = key_node.start_mark.line + 1
+            raise yaml.constructor.ConstructorError(
+                None, None, f"key {key!r} given twice (line {line})"
+            )
+        seen.add(key)
+    return loader.construct_mapping(node)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> Config:
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([f"{source}: cannot read: {exc.strerror or exc}"]) from None
+    except UnicodeDecodeError:
+        raise ConfigError([f"{source}: not UTF-8 text"]) from None
+    return parse_config(text, source, os.environ if environ is None else environ, Path(path).parent)
+
+
+def parse_config(
+    text: str,
+    source: str = "<config>",
+    environ: Mapping[str, str] | None = None,
+    base_dir: Path | None = None,
+) -> Config:
+    try:
+        document = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        raise ConfigError([f"{source}: invalid YAML: {_yaml_message(exc)}"]) from None
+    parser = _Parser(source, os.environ if environ is None else environ, base_dir or Path("."))
+    config = parser.parse(document)
+    if parser.problems:
+        raise ConfigError(parser.problems)
+    return config
+
+
+def _yaml_message(exc: yaml.YAMLError) -> str:
+    if isinstance(exc, yaml.MarkedYAMLError):
+        where = f" (line {exc.problem_mark.line + 1})" if exc.problem_mark else ""
+        return f"{exc.problem or exc.context}{where}"
+    return str(exc).splitlines()[0]
+
+
+class _Parser:
+    def __init__(self, source: str, environ: Mapping[str, str], base_dir: Path) -> None:
+        self.source = source
+        self.environ = environ
+        self.base_dir = base_dir
+        self.problems: list[str] = []
+        self.warnings: list[str] = []
+
+    def problem(self, where: str, message: str) -> None:
+        self.problems.append(f"{self.source}: {where}: {message}")
+
+    def parse(self, document: Any) -> Config:
+        if document is None:
+            document = {}
+        if not isinstance(document, dict):
+            self.problem("top level", "expected a mapping with an 'accounts' list")
+            return Config()
+        self.unknown_keys(document, TOP_KEYS, "top level")
+
+        settings = self.section(document, "global", GLOBAL_KEYS)
+        min_interval = self.duration(settings, "min_interval", "global", DEFAULT_MIN_INTERVAL)
+        max_requests = self.positive_int(
+            settings, "max_concurrent_requests", "global", DEFAULT_MAX_CONCURRENT_REQUESTS
+        )
+        defaults = self.section(document, "defaults", DEFAULT_KEYS)
+        interval = self.duration(defaults, "interval", "defaults", DEFAULT_INTERVAL)
+        timeout = self.duration(defaults, "timeout", "defaults", DEFAULT_TIMEOUT)
+
+        raw_accounts = document.get("accounts")
+        if raw_accounts is None:
+            self.problem("accounts", "is required: a list of accounts to poll")
+            raw_accounts = []
+        elif not isinstance(raw_accounts, list):
+            self.problem("accounts", "must be a list")
+            raw_accounts = []
+
+        accounts: list[AccountConfig] = []
+        names: dict[str, int] = {}
+        for index, raw in enumerate(raw_accounts):
+            account = self.account(index, raw, interval, timeout, min_interval)
+            if account is None:
+                continue
+            if account.name in names:
+                self.problem(
+                    f"accounts[{index}] {account.name!r}",
+                    f"name: duplicate of accounts[{names[account.name]}]; names must be unique",
+                )
+                continue
+            names[account.name] = index
+            accounts.append(account)
+        return Config(tuple(accounts), min_interval, max_requests, tuple(self.warnings))
+
+    def section(
+        self, document: dict[str, Any], key: str, allowed: tuple[str, ...]
+    ) -> dict[str, Any]:
+        value = document.get(key)
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.problem(key, "must be a mapping")
+            return {}
+        self.unknown_keys(value, allowed, key)
+        return value
+
+    def unknown_keys(self, mapping: dict[Any, Any], allowed: tuple[str, ...], where: str) -> None:
+        for key in mapping:
+            if key not in allowed:
+                self.problem(where, f"unknown key {str(key)!r} (allowed: {', '.join(allowed)})")
+
+    def duration(self, mapping: dict[str, Any], key: str, where: str, default: float) -> float:
+        value = mapping.get(key)
+        if value is None:
+            return default
+        try:
+            if not isinstance(value, str):
+                raise ValueError(f"{value!r} is not a duration like 30s, 5m or 1h")
+            return parse_duration(value)
+        except ValueError as exc:
+            self.problem(where, f"{key}: {exc}")
+            return default
+
+    def positive_int(self, mapping: dict[str, Any], key: str, where: str, default: int) -> int:
+        value = mapping.get(key)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            self.problem(where, f"{key}: must be a whole number of at least 1")
+            return default
+        return value
+
+    def account(
+        self, index: int, raw: Any, interval: float, timeout: float, min_interval: float
+    ) -> AccountConfig | None:
+        where = f"accounts[{index}]"
+        if not isinstance(raw, dict):
+            self.problem(where, "must be a mapping with name and provider")
+            return None
+        name = raw.get("name")
+        if not isinstance(name, str) or not name.strip():
+            self.problem(where, "name: is required (a non-empty string)")
+            name = None
+        else:
+            where = f"{where} {name!r}"
+        provider_name = raw.get("provider")
+        provider = PROVIDERS.get(provider_name) if isinstance(provider_name, str) else None
+        if provider is None:
+            known = ", ".join(sorted(PROVIDERS))
+            message = (
+                "is required" if provider_name is None else f"unknown provider {provider_name!r}"
+            )
+            self.problem(where, f"provider: {message} (known: {known})")
+            return None
+
+        fields = {f.name: f for f in provider.fields}
+        allowed = (
+            COMMON_ACCOUNT_KEYS
+            + tuple(fields)
+            + tuple(f"{f.name}_file" for f in provider.fields if f.secret)
+        )
+        self.unknown_keys(raw, allowed, where)
+
+        count = len(self.problems)
+        account_interval = self.duration(raw, "interval", where, interval)
+        account_timeout = self.duration(raw, "timeout", where, timeout)
+        if account_interval < min_interval:
+            self.warnings.append(
+                f"{self.source}: {where}: interval {format_duration(account_interval)} is below "
+                f"the {format_duration(min_interval)} floor, raised to it "
+                "(global.min_interval lowers the floor for simulators and tests)"
+            )
+            account_interval = min_interval
+        if account_timeout >= account_interval:
+            self.problem(where, "timeout: must be shorter than the interval")
+        base_url = self.text(raw, "base_url", where)
+        if base_url is not None:
+            self.check_url(base_url, where)
+
+        settings: dict[str, str] = {}
+        secrets: dict[str, Secret] = {}
+        for spec in provider.fields:
+            if spec.secret:
+                secret = self.secret(raw, spec, where)
+                if secret is not None:
+                    secrets[spec.name] = secret
+            else:
+                value = self.setting(raw, spec, where)
+                if value is not None:
+                    settings[spec.name] = value
+        for key, message in provider.check(settings, frozenset(secrets)):
+            self.problem(where, f"{key}: {message}")
+        if name is None or len(self.problems) > count:
+            return None
+        return AccountConfig(
+            name=name,
+            provider=provider.name,
+            interval=account_interval,
+            timeout=account_timeout,
+            base_url=base_url,
+            settings=settings,
+            secrets=secrets,
+        )
+
+    def text(self, raw: dict[str, Any], key: str, where: str) -> str | None:
+        value = raw.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            self.problem(where, f"{key}: must be a string (quote it)")
+            return None
+        return self.expand(value, key, where)
+
+    def expand(self, value: str, key: str, where: str) -> str | None:
+        missing = [m for m in _ENV_REFERENCE.findall(value) if m not in self.environ]
+        for variable in missing:
+            self.problem(where, f"{key}: environment variable {variable} is not set")
+        if missing:
+            return None
+        return _ENV_REFERENCE.sub(lambda m: self.environ[m.group(1)], value)
+
+    def setting(self, raw: dict[str, Any], spec: Field, where: str) -> str | None:
+        value = self.text(raw, spec.name, where)
+        if value is None:
+            if spec.name not in raw and spec.required:
+                self.problem(where, f"{spec.name}: is required")
+            return spec.default
+        if spec.choices and value not in spec.choices:
+            self.problem(where, f"{spec.name}: must be one of {', '.join(spec.choices)}")
+        if spec.pattern is not None and not spec.pattern.fullmatch(value):
+            self.problem(where, f"{spec.name}: not a valid value ({spec.help or 'see the docs'})")
+        return value
+
+    def secret(self, raw: dict[str, Any], spec: Field, where: str) -> Secret | None:
+        file_key = f"{spec.name}_file"
+        inline, from_file = raw.get(spec.name), raw.get(file_key)
+        if inline is not None and from_file is not None:
+            self.problem(where, f"{spec.name}: give {spec.name} or {file_key}, not both")
+            return None
+        if from_file is not None:
+            path = self.text(raw, file_key, where)
+            return None if path is None else self.read_secret(path, file_key, where)
+        if inline is None:
+            if spec.required:
+                self.problem(where, f"{spec.name}: is required (or {file_key})")
+            return None
+        if not isinstance(inline, str):
+            self.problem(where, f"{spec.name}: must be a string (quote it)")
+            return None
+        value = self.expand(inline, spec.name, where)
+        if value is None:
+            return None
+        if not value.strip():
+            self.problem(where, f"{spec.name}: is empty")
+            return None
+        return Secret(value)
+
+    def read_secret(self, path: str, key: str, where: str) -> Secret | None:
+        full = self.base_dir / Path(path).expanduser()
+        try:
+            value = full.read_text(encoding="utf-8").rstrip("\r\n")
+        except OSError as exc:
+            self.problem(where, f"{key}: cannot read {path}: {exc.strerror or type(exc).__name__}")
+            return None
+        except UnicodeDecodeError:
+            self.problem(where, f"{key}: {path} is not UTF-8 text")
+            return None
+        if not value.strip():
+            self.problem(where, f"{key}: {path} is empty")
+            return None
+        return Secret(value)
+
+    def check_url(self, url: str, where: str) -> None:
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - raises on a bad port
+        except ValueError:
+            self.problem(where, "base_url: not a valid URL")
+            return
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            self.problem(where, "base_url: must be an http:// or https:// URL with a host")
+        elif parts.username or parts.password:
+            self.problem(where, "base_url: must not hold credentials; use the secret fields")
+        elif parts.query or parts.fragment:
+            self.problem(where, "base_url: must not have a query or fragment")
+
+
+def describe(config: Config) -> list[str]:
+    """One line per account, for --config.check."""
+    return [
+        f"{account.name}: {account.provider} every {format_duration(account.interval)}"
+        for account in config.accounts
+    ]
+
+
+ConfigLoader = Callable[[], Config]

@@ -1,0 +1,79 @@
+"""The running exporter: config, polling, snapshot and HTTP server, and reloads between them."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+
+import aiohttp
+from aiohttp import web
+
+from exporter.clock import Clock, SystemClock
+from exporter.config import Config, ConfigError, load_config
+from exporter.http import build_app
+from exporter.scheduler import Scheduler
+from exporter.snapshot import SnapshotStore
+from exporter.upstream import new_session
+
+log = logging.getLogger("exporter.daemon")
+
+
+class Daemon:
+    def __init__(
+        self,
+        config_path: str | Path,
+        config: Config,
+        *,
+        clock: Clock | None = None,
+        environ: Mapping[str, str] | None = None,
+        session: aiohttp.ClientSession | None = None,
+    ) -> None:
+        self.config_path = config_path
+        self.config = config
+        self.environ = environ
+        self.clock = clock or SystemClock()
+        self.store = SnapshotStore()
+        self._own_session = session is None
+        self.session = session or new_session()
+        self.scheduler = Scheduler(
+            self.store,
+            self.clock,
+            self.session,
+            max_concurrent_requests=config.max_concurrent_requests,
+        )
+        self._reload_lock = asyncio.Lock()
+
+    async def start(self) -> None:
+        await self.scheduler.apply(self.config.accounts, self.config.max_concurrent_requests)
+        self.store.set_reload(True, self.clock.time())
+
+    async def reload(self) -> list[str]:
+        """Re-read the config; on any problem keep running the old one. Returns the problems."""
+        async with self._reload_lock:
+            try:
+                config = await asyncio.to_thread(load_config, self.config_path, self.environ)
+            except ConfigError as exc:
+                self.store.set_reload(False, self.clock.time())
+                for problem in exc.problems:
+                    log.error(
+                        "config reload failed; keeping the running config",
+                        extra={"problem": problem},
+                    )
+                return exc.problems
+            for warning in config.warnings:
+                log.warning(warning)
+            self.config = config
+            await self.scheduler.apply(config.accounts, config.max_concurrent_requests)
+            self.store.set_reload(True, self.clock.time())
+            log.info("config reloaded", extra={"accounts": len(config.accounts)})
+            return []
+
+    def app(self, telemetry_path: str = "/metrics") -> web.Application:
+        return build_app(self.store, self.reload, telemetry_path)
+
+    async def stop(self) -> None:
+        await self.scheduler.stop()
+        if self._own_session:
+            await self.session.close()

@@ -1,0 +1,121 @@
+"""What every provider adapter supplies, and the shared shapes it works with.
+
+An adapter describes its config fields, builds the one request a poll sends and reads
+the answer. Sending, timeouts, size limits, rate-limit headers and the generic reading of
+HTTP statuses live in exporter.upstream and exporter.poll, once for all providers.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from multidict import CIMultiDictProxy
+
+from exporter.account import AccountConfig
+from exporter.errors import PollError, Reason, reason_for_status
+from exporter.parsing import decode_json
+from exporter.reading import Reading
+
+
+@dataclass(frozen=True)
+class Field:
+    """A provider-specific config key."""
+
+    name: str
+    secret: bool = False
+    required: bool = True
+    choices: tuple[str, ...] = ()
+    default: str | None = None
+    pattern: re.Pattern[str] | None = None
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class Request:
+    url: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    headers: CIMultiDictProxy[str]
+    body: bytes
+
+    def json(self) -> Any:
+        return decode_json(self.body)
+
+
+@dataclass(frozen=True)
+class ErrorDetail:
+    """What a provider's error body says: its own code and a short human text."""
+
+    code: str | None = None
+    text: str | None = None
+
+
+class Provider(ABC):
+    name: ClassVar[str]
+    default_base_url: ClassVar[str]
+    fields: ClassVar[tuple[Field, ...]]
+    # The provider's own error codes that say more than the HTTP status does.
+    code_reasons: ClassVar[Mapping[str, Reason]] = {}
+
+    def __init__(self, account: AccountConfig) -> None:
+        self.account = account
+
+    @classmethod
+    def check(cls, settings: Mapping[str, str], secrets: frozenset[str]) -> list[tuple[str, str]]:
+        """Cross-field problems as (key, message) pairs; single fields are checked generically."""
+        return []
+
+    @property
+    def base_url(self) -> str:
+        return (self.account.base_url or self.default_base_url).rstrip("/")
+
+    @abstractmethod
+    def request(self) -> Request:
+        """The request that reads the balance."""
+
+    @abstractmethod
+    def parse(self, response: Response) -> Reading:
+        """Read a 2xx answer; raise PollError when it is not a valid balance."""
+
+    def error_detail(self, body: Any) -> ErrorDetail:
+        """The provider's code and text from a decoded error body."""
+        return ErrorDetail()
+
+    def error(self, response: Response) -> PollError:
+        """Classify a non-2xx answer: the provider's code where it has one, else the status."""
+        try:
+            detail = self.error_detail(response.json())
+        except PollError:
+            detail = ErrorDetail()  # HTML or empty error pages say nothing more than the status
+        return self.failure(detail, response.status)
+
+    def failure(self, detail: ErrorDetail, status: int) -> PollError:
+        reason = self.code_reasons.get(detail.code or "", None) or reason_for_status(status)
+        message = f"HTTP {status}"
+        if detail.code:
+            message += f", {self.name} code {detail.code}"
+        if detail.text:
+            message += f": {one_line(detail.text)}"
+        return PollError(reason, message, status=status, code=detail.code)
+
+
+def one_line(text: str, limit: int = 200) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def text_of(value: Any) -> str | None:
+    """A code or message that may come as a string or a number."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, str | int):
+        return str(value)
+    return None

@@ -1,0 +1,58 @@
+"""How long a provider asked us to wait, from whichever header it used."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from email.utils import parsedate_to_datetime
+
+# Longest wait we accept from a header: protects against a bogus far-future date.
+MAX_WAIT = 24 * 3600.0
+
+
+def requested_wait(headers: Mapping[str, str], now: float) -> float | None:
+    """Seconds to wait from Retry-After (seconds or HTTP date), retry-after-ms or a reset header.
+
+    The longest of those present wins; ``now`` is the wall clock, for HTTP dates.
+    """
+    waits = [
+        wait
+        for wait in (
+            _seconds(headers.get("Retry-After"), now),
+            _milliseconds(headers.get("retry-after-ms")),
+            _seconds(headers.get("x-ratelimit-reset"), now),
+            _seconds(headers.get("ratelimit-reset"), now),
+        )
+        if wait is not None
+    ]
+    return min(max(waits), MAX_WAIT) if waits else None
+
+
+def _seconds(value: str | None, now: float) -> float | None:
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            return max(0.0, parsedate_to_datetime(value).timestamp() - now)
+        except (TypeError, ValueError, IndexError):
+            return None
+    if seconds != seconds or seconds < 0 or seconds == float("inf"):
+        return None
+    # Some providers send the reset as an epoch timestamp rather than a delta.
+    if seconds > 1_000_000_000:
+        return max(0.0, seconds - now)
+    return seconds
+
+
+def _milliseconds(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        milliseconds = float(value.strip())
+    except ValueError:
+        return None
+    if milliseconds != milliseconds or milliseconds < 0 or milliseconds == float("inf"):
+        return None
+    return milliseconds / 1000.0
