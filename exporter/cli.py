@@ -18,7 +18,7 @@ from exporter import __version__
 from exporter.config import Config, ConfigError, describe, load_config
 from exporter.daemon import Daemon
 from exporter.logs import LEVELS, setup_logging
-from exporter.renderer import MetricsRenderer
+from exporter.renderer import render
 
 log = logging.getLogger("exporter.cli")
 
@@ -109,7 +109,8 @@ async def run_once(config_path: str, config: Config) -> int:
         ok = await daemon.scheduler.poll_all_once(config.accounts)
     finally:
         await daemon.stop()
-    sys.stdout.write(generate_latest(MetricsRenderer(daemon.store).registry).decode())
+    daemon.store.set_reload(True, daemon.clock.time())
+    sys.stdout.write(render(daemon.store.snapshot, generate_latest).body.decode())
     return EXIT_OK if ok else EXIT_FAILED
 
 

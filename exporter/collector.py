@@ -11,7 +11,7 @@ from prometheus_client.registry import Collector
 
 from exporter import __version__
 from exporter.errors import Reason
-from exporter.snapshot import AccountState, Snapshot, SnapshotStore
+from exporter.snapshot import AccountState, ExporterState, Snapshot, SnapshotStore
 
 ACCOUNT = ["provider", "account"]
 MONEY = ["provider", "account", "currency"]
@@ -23,13 +23,18 @@ def _gauge(name: str, text: str, labels: list[str]) -> GaugeMetricFamily:
 
 
 class SnapshotCollector(Collector):
-    """Yields the families of whatever snapshot the store holds at collect time."""
+    """Yields the families of one snapshot, or of the snapshot a store holds at collect time."""
 
-    def __init__(self, store: SnapshotStore) -> None:
-        self.store = store
+    def __init__(self, source: SnapshotStore | Snapshot) -> None:
+        self.source = source
 
     def collect(self) -> Iterator[Metric]:
-        return iter(families(self.store.snapshot))
+        snapshot = self.source if isinstance(self.source, Snapshot) else self.source.snapshot
+        return iter(families(snapshot))
+
+    def describe(self) -> Iterator[Metric]:
+        """Every family this collector can yield, so that ``name[]`` filters can find them."""
+        return iter(families(Snapshot(0, exporter=ExporterState(True, 0.0))))
 
 
 def families(snapshot: Snapshot) -> list[Metric]:

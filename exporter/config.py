@@ -96,11 +96,18 @@ def parse_config(
     return config
 
 
+# PyYAML quotes tag, alias and anchor names from the file: an unquoted secret starting with
+# "!", "*" or "&" would be one of them, so their names are left out of messages.
+_ECHOED_NAME = re.compile(r"\b(tag handle|tag|alias|anchor) '[^']*'")
+
+
 def _yaml_message(exc: yaml.YAMLError) -> str:
     if isinstance(exc, yaml.MarkedYAMLError):
         where = f" (line {exc.problem_mark.line + 1})" if exc.problem_mark else ""
-        return f"{exc.problem or exc.context}{where}"
-    return str(exc).splitlines()[0]
+        text = f"{exc.problem or exc.context}{where}"
+    else:
+        text = str(exc).splitlines()[0]
+    return _ECHOED_NAME.sub(r"\1 (not shown)", text)
 
 
 class _Parser:
@@ -143,16 +150,18 @@ class _Parser:
         names: dict[str, int] = {}
         for index, raw in enumerate(raw_accounts):
             account = self.account(index, raw, interval, timeout, min_interval)
-            if account is None:
-                continue
-            if account.name in names:
-                self.problem(
-                    f"accounts[{index}] {account.name!r}",
-                    f"name: duplicate of accounts[{names[account.name]}]; names must be unique",
-                )
-                continue
-            names[account.name] = index
-            accounts.append(account)
+            # Names are compared whether or not the accounts are otherwise valid.
+            name = raw.get("name") if isinstance(raw, dict) else None
+            if isinstance(name, str) and name.strip():
+                if name in names:
+                    self.problem(
+                        f"accounts[{index}] {name!r}",
+                        f"name: duplicate of accounts[{names[name]}]; names must be unique",
+                    )
+                    continue
+                names[name] = index
+            if account is not None:
+                accounts.append(account)
         return Config(tuple(accounts), min_interval, max_requests, tuple(self.warnings))
 
     def section(
@@ -251,7 +260,15 @@ class _Parser:
                 value = self.setting(raw, spec, where)
                 if value is not None:
                     settings[spec.name] = value
-        for key, message in provider.check(settings, frozenset(secrets)):
+        # A secret that was given but could not be resolved has its own problem already;
+        # the cross-field check counts it as given rather than report it missing too.
+        given = frozenset(
+            spec.name
+            for spec in provider.fields
+            if spec.secret
+            and (raw.get(spec.name) is not None or raw.get(f"{spec.name}_file") is not None)
+        )
+        for key, message in provider.check(settings, given):
             self.problem(where, f"{key}: {message}")
         if name is None or len(self.problems) > count:
             return None

@@ -24,13 +24,13 @@ def parse_duration(text: str) -> float:
 
 
 def format_duration(seconds: float) -> str:
-    """The shortest readable form, for messages and the landing page."""
-    if seconds < 1:
-        return f"{round(seconds * 1000)}ms"
-    whole = round(seconds)
+    """The shortest readable form, exact to the millisecond, that parse_duration reads back."""
+    millis = round(seconds * 1000)
+    if millis < 1000:
+        return f"{millis}ms"
     parts = []
-    for unit, size in (("h", 3600), ("m", 60), ("s", 1)):
-        if whole >= size:
-            parts.append(f"{whole // size}{unit}")
-            whole %= size
+    for unit, size in (("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1)):
+        if millis >= size:
+            parts.append(f"{millis // size}{unit}")
+            millis %= size
     return "".join(parts)

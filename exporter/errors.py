@@ -35,6 +35,10 @@ class PollError(Exception):
         # Seconds the provider asked us to wait before the next request, if it said.
         self.retry_after = retry_after
 
+    def __str__(self) -> str:
+        # The message, not the constructor's argument: poll() redacts the message afterwards.
+        return self.message
+
     def __repr__(self) -> str:
         return f"PollError({self.reason.value!r}, {self.message!r}, status={self.status!r})"
 

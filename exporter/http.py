@@ -64,6 +64,11 @@ def build_app(
 
     app = web.Application(middlewares=[_security_headers])
     app[RENDERER] = renderer
+
+    async def stop_rendering(app: web.Application) -> None:
+        await renderer.close()
+
+    app.on_cleanup.append(stop_rendering)
     app.router.add_get(telemetry_path, renderer.handle)
     if telemetry_path != "/":
         app.router.add_get("/", landing)

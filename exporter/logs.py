@@ -52,14 +52,24 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(_fields(record), default=str, ensure_ascii=False)
 
 
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
 def _logfmt_value(value: Any) -> str:
     text = str(value)
-    if text and not any(c in text for c in ' ="\\\n\t') and text.isprintable():
+    if text and text.isprintable() and not any(c in text for c in ' ="\\'):
         return text
-    escaped = (
-        text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t")
-    )
-    return f'"{escaped}"'
+    # Quoted; control characters (a carriage return, a terminal escape) are spelled out so that
+    # a value can neither break the line nor rewrite what a terminal shows.
+    return '"' + "".join(_escape(c) for c in text) + '"'
+
+
+def _escape(char: str) -> str:
+    if char in _ESCAPES:
+        return _ESCAPES[char]
+    if char.isprintable():
+        return char
+    return f"\\u{ord(char):04x}" if ord(char) <= 0xFFFF else f"\\U{ord(char):08x}"
 
 
 def setup_logging(level: str = "info", fmt: str = "logfmt", stream: Any = None) -> None:

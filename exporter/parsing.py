@@ -10,8 +10,12 @@ from typing import Any
 
 from exporter.errors import PollError, Reason
 
-# A plain decimal number: no thousands separators, no exponents, no NaN or Infinity.
-_AMOUNT = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+# Far beyond any real balance, well inside what a float gauge holds exactly enough.
+MAX_AMOUNT = Decimal("1e15")
+
+# A plain decimal number in ASCII digits: no thousands separators, no exponents, no NaN
+# or Infinity.
+_AMOUNT = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$")
 
 
 def invalid(message: str) -> PollError:
@@ -32,6 +36,8 @@ def decode_json(body: bytes) -> Any:
         return json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
         raise invalid(f"response is not JSON ({exc.msg} at line {exc.lineno})") from None
+    except ValueError:  # an integer longer than int() converts
+        raise invalid("response is not JSON (a number too long)") from None
     except RecursionError:
         raise invalid("response JSON is nested too deeply") from None
 
@@ -51,8 +57,8 @@ def amount(value: Any, where: str) -> Decimal:
         raise invalid(f"{where} is not a plain number: {value[:40]!r}")
     else:
         raise invalid(f"{where} is {type_name(value)}, not an amount")
-    if not result.is_finite():
-        raise invalid(f"{where} is not finite")
+    if not result.is_finite() or result.copy_abs() > MAX_AMOUNT:
+        raise invalid(f"{where} is not a plausible amount")
     return result
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import aiohttp
 
 from exporter.errors import PollError, Reason
@@ -18,12 +20,21 @@ async def poll(provider: Provider, session: aiohttp.ClientSession, now: float) -
     try:
         response = await fetch(session, provider.request(), account.timeout)
         if 200 <= response.status < 300:
-            return provider.parse(response)
+            reading = provider.parse(response)
+            if reading.degraded_reason:  # provider text that goes to the logs
+                reading = replace(
+                    reading,
+                    degraded_reason=redact(reading.degraded_reason, account.secrets.values()),
+                )
+            return reading
         failure = provider.error(response)
         failure.retry_after = requested_wait(response.headers, now)
         raise failure
-    except PollError as failure:
+    except PollError as failure:  # providers may echo a key back: it never leaves this function
         failure.message = redact(failure.message, account.secrets.values())
+        failure.args = (failure.message,)
+        if failure.code is not None:  # logged too: a provider may echo anything as its code
+            failure.code = redact(failure.code, account.secrets.values())
         raise
     except (ValueError, TypeError, KeyError, AttributeError, ArithmeticError) as exc:
         # An answer shape no parser foresaw must cost this poll only, never the process.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC
 from email.utils import parsedate_to_datetime
 
 # Longest wait we accept from a header: protects against a bogus far-future date.
@@ -35,9 +36,12 @@ def _seconds(value: str | None, now: float) -> float | None:
         seconds = float(value)
     except ValueError:
         try:
-            return max(0.0, parsedate_to_datetime(value).timestamp() - now)
+            moment = parsedate_to_datetime(value)
         except (TypeError, ValueError, IndexError):
             return None
+        if moment.tzinfo is None:  # "-0000" or no zone: HTTP dates are GMT, never local time
+            moment = moment.replace(tzinfo=UTC)
+        return max(0.0, moment.timestamp() - now)
     if seconds != seconds or seconds < 0 or seconds == float("inf"):
         return None
     # Some providers send the reset as an epoch timestamp rather than a delta.

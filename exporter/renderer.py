@@ -1,50 +1,118 @@
-"""The /metrics body: prometheus_client's aiohttp handler renders it, once per snapshot.
+"""The /metrics body: rendered off the scrape path, once per snapshot change.
 
-Rendering 1,000 accounts costs about a quarter of a second; between polls nothing changes,
-so each format is rendered once per snapshot generation and served from memory after that.
+prometheus_client does the work — content negotiation (choose_encoder, gzip_accepted),
+the ``name[]`` filter (restricted_registry) and the exposition formats. Its ready-made
+aiohttp handler is not used because it renders on every request, and rendering 1,000
+accounts costs about a quarter of a second: a scrape here serves the latest rendering,
+and after a poll changes the snapshot the formats that scrapers asked for are rendered
+again in a worker thread, spaced so that rendering takes at most a tenth of a core.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import gzip
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from aiohttp import hdrs, web
-from prometheus_client.aiohttp import make_aiohttp_handler
-from prometheus_client.exposition import choose_encoder
-from prometheus_client.registry import CollectorRegistry
+from prometheus_client.exposition import choose_encoder, gzip_accepted
+from prometheus_client.registry import Collector, CollectorRegistry
 
 from exporter.collector import SnapshotCollector
-from exporter.snapshot import SnapshotStore
+from exporter.snapshot import Snapshot, SnapshotStore
 
-MAX_CACHED_VARIANTS = 8  # formats x name[] filters kept per generation
+Encoder = Callable[[Collector], bytes]
+VariantKey = tuple[str, tuple[str, ...]]  # content type, name[] filter
+
+MAX_VARIANTS = 8  # formats x name[] filters kept up to date; others are rendered per request
+MIN_SPACING = 0.05  # seconds between two refreshes, at the least
+SPACING_FACTOR = 9.0  # pause after a refresh = this x its cost, so renders use <= 10% of a core
+GZIP_LEVEL = 6
+
+
+@dataclass(frozen=True, slots=True)
+class Rendering:
+    generation: int
+    body: bytes
+    gzipped: bytes
+
+
+def registry_of(source: Snapshot | SnapshotStore) -> CollectorRegistry:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(SnapshotCollector(source))
+    return registry
+
+
+def render(snapshot: Snapshot, encoder: Encoder, names: tuple[str, ...] = ()) -> Rendering:
+    """Pure and thread-safe: the snapshot is immutable."""
+    registry = registry_of(snapshot)
+    body = encoder(registry.restricted_registry(names) if names else registry)
+    return Rendering(snapshot.generation, body, gzip.compress(body, GZIP_LEVEL))
 
 
 class MetricsRenderer:
     def __init__(self, store: SnapshotStore) -> None:
         self.store = store
-        self.registry = CollectorRegistry(auto_describe=False)
-        self.registry.register(SnapshotCollector(store))
-        # Compression is left to aiohttp per response, so one cached body serves every encoding.
-        self._render = make_aiohttp_handler(self.registry, disable_compression=True)
-        self._generation = -1
-        self._cache: dict[tuple[str, tuple[str, ...]], tuple[bytes, str]] = {}
-        self.renders = 0  # how many times the exposition was built; tests and benchmarks read it
+        self._encoders: dict[VariantKey, Encoder] = {}
+        self._renderings: dict[VariantKey, Rendering] = {}
+        self._refresh: asyncio.Task[None] | None = None
+        self._spacing = MIN_SPACING
+        self.renders = 0  # how many times an exposition was built; tests and benchmarks read it
+        store.subscribe(self._changed)
 
     async def handle(self, request: web.Request) -> web.Response:
-        _, content_type = choose_encoder(",".join(request.headers.getall(hdrs.ACCEPT, [])))
+        encoder, content_type = choose_encoder(",".join(request.headers.getall(hdrs.ACCEPT, [])))
         key = (content_type, tuple(request.query.getall("name[]", [])))
-        generation = self.store.snapshot.generation
-        if generation != self._generation:
-            self._cache.clear()
-            self._generation = generation
-        cached = self._cache.get(key)
-        if cached is None:
-            rendered = await self._render(request)  # collects the snapshot current right now
-            assert isinstance(rendered, web.Response)
-            assert isinstance(rendered.body, bytes)
-            cached = (rendered.body, rendered.headers[hdrs.CONTENT_TYPE])
-            self.renders += 1
-            if len(self._cache) < MAX_CACHED_VARIANTS:
-                self._cache[key] = cached
-        body, served_type = cached
-        response = web.Response(body=body, headers={hdrs.CONTENT_TYPE: served_type})
-        response.enable_compression()
-        return response
+        rendering = self._renderings.get(key)
+        if rendering is None:  # the first scrape of a format pays for its first rendering
+            rendering = await self._render(self.store.snapshot, encoder, key[1])
+            if len(self._encoders) < MAX_VARIANTS:
+                self._encoders[key] = encoder
+                self._renderings[key] = rendering
+        elif rendering.generation != self.store.snapshot.generation:
+            self._changed()  # already stale: make sure a refresh is on its way
+        headers = {hdrs.CONTENT_TYPE: content_type, hdrs.VARY: "Accept, Accept-Encoding"}
+        body = rendering.body
+        if gzip_accepted(request.headers.get(hdrs.ACCEPT_ENCODING, "")):
+            body = rendering.gzipped
+            headers[hdrs.CONTENT_ENCODING] = "gzip"
+        return web.Response(body=body, headers=headers)
+
+    async def settled(self) -> None:
+        """Wait until the renderings are of the current snapshot (tests, shutdown)."""
+        while self._refresh is not None and not self._refresh.done():
+            await asyncio.shield(self._refresh)
+
+    async def close(self) -> None:
+        if self._refresh is not None:
+            self._refresh.cancel()
+            await asyncio.gather(self._refresh, return_exceptions=True)
+
+    def _changed(self) -> None:
+        if not self._encoders or (self._refresh is not None and not self._refresh.done()):
+            return
+        # Without a running loop (set-up code) the next scrape schedules the refresh instead.
+        with contextlib.suppress(RuntimeError):
+            self._refresh = asyncio.get_running_loop().create_task(self._refresh_all())
+
+    async def _refresh_all(self) -> None:
+        # Coalesces the polls that finish close together into one rendering.
+        await asyncio.sleep(self._spacing)
+        snapshot = self.store.snapshot
+        for key, encoder in list(self._encoders.items()):
+            if self._renderings[key].generation != snapshot.generation:
+                started = time.perf_counter()
+                self._renderings[key] = await self._render(snapshot, encoder, key[1])
+                self._spacing = max(MIN_SPACING, SPACING_FACTOR * (time.perf_counter() - started))
+        self._refresh = None
+        if self.store.snapshot.generation != snapshot.generation:
+            self._changed()  # polls finished while rendering
+
+    async def _render(
+        self, snapshot: Snapshot, encoder: Encoder, names: tuple[str, ...]
+    ) -> Rendering:
+        self.renders += 1
+        return await asyncio.to_thread(render, snapshot, encoder, names)

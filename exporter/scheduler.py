@@ -21,6 +21,7 @@ from exporter.errors import PollError, Reason
 from exporter.poll import poll
 from exporter.providers import PROVIDERS
 from exporter.reading import Reading
+from exporter.secret import redact
 from exporter.snapshot import SnapshotStore
 
 log = logging.getLogger("exporter.scheduler")
@@ -82,6 +83,8 @@ class Scheduler:
                 outcome = await self._poll(account)
             except PollError as failure:
                 outcome = failure
+            except Exception as exc:  # a bug costs this poll, recorded as a failed attempt
+                outcome = _internal_error(account, exc)
             duration = self.clock.monotonic() - started
             now = self.clock.time()
         if isinstance(outcome, PollError):
@@ -99,9 +102,8 @@ class Scheduler:
         while True:
             try:
                 failure = await self.poll_and_record(account)
-            except Exception:  # a bug must cost one poll, never the account's loop
-                log.exception("internal error while polling", extra={"account": account.name})
-                failure = PollError(Reason.INVALID_RESPONSE, "internal error")
+            except Exception as exc:  # a bug must cost one poll, never the account's loop
+                failure = _internal_error(account, exc)
             now = self.clock.monotonic()
             if failure is None:
                 if failures:
@@ -129,6 +131,17 @@ class Scheduler:
 
 def _fields(account: AccountConfig, **more: object) -> dict[str, object]:
     return {"account": account.name, "provider": account.provider, **more}
+
+
+def _internal_error(account: AccountConfig, exc: Exception) -> PollError:
+    """A bug met while polling: logged with the account's secrets blanked out of its text."""
+    log.error(
+        "internal error while polling",
+        extra=_fields(
+            account, error=redact(f"{type(exc).__name__}: {exc}", account.secrets.values())
+        ),
+    )
+    return PollError(Reason.INVALID_RESPONSE, f"internal error ({type(exc).__name__})")
 
 
 def _log_failure(account: AccountConfig, failure: PollError) -> None:

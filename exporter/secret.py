@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import re
 from collections.abc import Iterable
 
 
@@ -32,10 +33,18 @@ class Secret:
         raise TypeError("a Secret cannot be pickled")
 
 
+# A message may quote an echoed secret cut short (a quoted value, a shortened text) or
+# case-folded (a currency code): such pieces go too, down to this many characters.
+FRAGMENT = 8
+
+
 def redact(text: str, secrets: Iterable[Secret]) -> str:
-    """Blank out any secret value that found its way into text (say, a provider echoing a key)."""
+    """Blank out every secret in text, whole or as a leading piece, in any letter case."""
     for secret in secrets:
         value = secret.reveal()
-        if len(value) >= 4 and value in text:
-            text = text.replace(value, "********")
+        if len(value) < 4:
+            continue
+        sizes = range(len(value), min(len(value), FRAGMENT) - 1, -1)
+        pattern = "|".join(re.escape(value[:size]) for size in sizes)
+        text = re.sub(pattern, "********", text, flags=re.IGNORECASE)
     return text

@@ -123,6 +123,7 @@ class SnapshotStore:
         self._exporter = ExporterState()
         self._generation = 0
         self._snapshot = Snapshot(0)
+        self._listeners: list[Callable[[], None]] = []
 
     @property
     def snapshot(self) -> Snapshot:
@@ -161,5 +162,11 @@ class SnapshotStore:
         )
         self._changed()
 
+    def subscribe(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` after every change (on the event loop; it must not block)."""
+        self._listeners.append(listener)
+
     def _changed(self) -> None:
         self._generation += 1
+        for listener in self._listeners:
+            listener()

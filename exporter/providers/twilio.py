@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from aiohttp import BasicAuth
+from aiohttp import encode_basic_auth
 
 from exporter.errors import PollError, Reason
 from exporter.parsing import amount, currency, mapping, optional_text
@@ -54,12 +54,12 @@ class Twilio(Provider):
     def request(self) -> Request:
         account = self.account
         if account.has_secret("auth_token"):
-            auth = BasicAuth(str(account.setting("account_sid")), account.secret("auth_token"))
+            user, password = account.setting("account_sid"), account.secret("auth_token")
         else:
-            auth = BasicAuth(str(account.setting("api_key_sid")), account.secret("api_key_secret"))
+            user, password = account.setting("api_key_sid"), account.secret("api_key_secret")
         return Request(
             f"{self.base_url}/2010-04-01/Accounts/{account.setting('account_sid')}/Balance.json",
-            {"Authorization": auth.encode()},
+            {"Authorization": encode_basic_auth(str(user), password)},
         )
 
     def parse(self, response: Response) -> Reading:

@@ -1,0 +1,91 @@
+"""Scrape latency while providers hang, against the same exporter with every provider healthy.
+
+The exporter polls simulated Telnyx accounts over real HTTP; in the second run half of them
+never answer (each poll waits for its timeout). Scrapes must not notice.
+
+Run: python -m bench.hung_provider [--accounts N] [--scrapes N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import statistics
+import time
+
+import aiohttp
+from aiohttp import web
+
+from exporter.config import parse_config
+from exporter.daemon import Daemon
+from exporter.simulator import SimAccount, Simulator
+
+
+async def measure(accounts: int, hanging: int, scrapes: int) -> list[float]:
+    simulator = Simulator()
+    for i in range(accounts):
+        simulator.add(
+            f"a{i}", SimAccount("telnyx", f"key-{i}", fault="hang" if i < hanging else None)
+        )
+    sim_runner = web.AppRunner(simulator.app())
+    await sim_runner.setup()
+    sim_site = web.TCPSite(sim_runner, "127.0.0.1", 0)
+    await sim_site.start()
+    lines = "\n".join(
+        f"  - {{name: a{i}, provider: telnyx, api_key: key-{i}, base_url: '{sim_site.name}'}}"
+        for i in range(accounts)
+    )
+    config = parse_config(
+        f"global: {{min_interval: 1s, max_concurrent_requests: 8}}\n"
+        f"defaults: {{interval: 2s, timeout: 1s}}\naccounts:\n{lines}\n"
+    )
+    daemon = Daemon("bench.yml", config)
+    runner = web.AppRunner(daemon.app())
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    await daemon.start()
+    samples = []
+    try:
+        async with aiohttp.ClientSession() as session:
+            for _ in range(scrapes):
+                started = time.perf_counter()
+                async with session.get(f"{site.name}/metrics") as response:
+                    await response.read()
+                samples.append(time.perf_counter() - started)
+                await asyncio.sleep(0.05)  # pacing between scrapes, not synchronisation
+    finally:
+        simulator.release.set()
+        await daemon.stop()
+        await runner.cleanup()
+        await sim_runner.cleanup()
+    return samples
+
+
+async def main(accounts: int, scrapes: int) -> None:
+    rows = [
+        ("all providers healthy (baseline)", await measure(accounts, 0, scrapes)),
+        (
+            f"{accounts // 2} of {accounts} providers hang",
+            await measure(accounts, accounts // 2, scrapes),
+        ),
+    ]
+    print(f"{accounts} accounts polled every 2s with a 1s timeout, {scrapes} scrapes per row")
+    print(f"{'scenario':<36} {'median ms':>10} {'p95 ms':>10} {'max ms':>10}")
+    for label, samples in rows:
+        ordered = sorted(samples)
+        p95 = ordered[max(0, int(len(ordered) * 0.95) - 1)]
+        print(
+            f"{label:<36} {statistics.median(ordered) * 1000:>10.2f} {p95 * 1000:>10.2f}"
+            f" {ordered[-1] * 1000:>10.2f}"
+        )
+
+
+if __name__ == "__main__":
+    logging.getLogger("exporter").setLevel(logging.CRITICAL)  # the failed polls are expected
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--accounts", type=int, default=20)
+    parser.add_argument("--scrapes", type=int, default=100)
+    args = parser.parse_args()
+    asyncio.run(main(args.accounts, args.scrapes))

@@ -1,0 +1,458 @@
+"""The upstream HTTP layer against real servers on 127.0.0.1: time and size limits, broken links."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gzip
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from decimal import Decimal
+
+import aiohttp
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from exporter import __version__
+from exporter.account import AccountConfig
+from exporter.errors import PollError, Reason
+from exporter.poll import poll
+from exporter.providers.base import Request
+from exporter.providers.youcom import YouCom
+from exporter.reading import Reading
+from exporter.secret import Secret
+from exporter.upstream import MAX_BODY, USER_AGENT, fetch, new_session
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+TIMEOUT = 0.2  # seconds: short, and only ever reached by answers that hang or drip
+PATIENT = 10.0  # seconds: never reached by an answer that completes
+GUARD = 5.0  # seconds past the timeout after which a fetch that ignores it fails the test
+
+
+class Upstream:
+    """A real aiohttp server on 127.0.0.1 whose routes a test sets; handlers that stall wait
+    on ``release``, which is set before the server closes."""
+
+    def __init__(self) -> None:
+        self.app = web.Application()
+        self.release = asyncio.Event()
+        self.seen: list[web.Request] = []
+        self.server: TestServer | None = None
+
+    def route(self, path: str, handler: Handler) -> str:
+        async def recording(request: web.Request) -> web.StreamResponse:
+            self.seen.append(request)
+            return await handler(request)
+
+        self.app.router.add_get(path, recording)
+        return path
+
+    async def start(self) -> None:
+        self.server = TestServer(self.app, host="127.0.0.1", port=0)
+        await self.server.start_server()
+
+    def url(self, path: str) -> str:
+        assert self.server is not None
+        return str(self.server.make_url(path))
+
+    async def stall(self) -> None:
+        await self.release.wait()
+
+
+@pytest.fixture
+async def upstream() -> AsyncIterator[Upstream]:
+    server = Upstream()
+    yield server
+    server.release.set()
+    if server.server is not None:
+        await server.server.close()
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    async with new_session() as client:
+        yield client
+
+
+async def expect_failure(
+    session: aiohttp.ClientSession, url: str, seconds: float = PATIENT
+) -> PollError:
+    with pytest.raises(PollError) as caught:
+        async with asyncio.timeout(seconds + GUARD):
+            await fetch(session, Request(url), seconds)
+    return caught.value
+
+
+# --- answers that arrive ---------------------------------------------------------------------
+
+
+async def test_complete_answer_is_returned_with_status_headers_and_body(
+    upstream: Upstream, session: aiohttp.ClientSession
+) -> None:
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(status=418, body=b'{"ok": 1}', headers={"Retry-After": "7"})
+
+    path = upstream.route("/balance", handler)
+    await upstream.start()
+
+    response = await fetch(session, Request(upstream.url(path)), PATIENT)
+
+    assert response.status == 418
+    assert response.body == b'{"ok": 1}'
+    assert response.headers["retry-after"] == "7"
+    assert response.json() == {"ok": 1}
+
+
+async def test_request_carries_user_agent_and_request_headers_on_the_wire(
+    upstream: Upstream, session: aiohttp.ClientSession
+) -> None:
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(body=b"{}")
+
+    path = upstream.route("/balance", handler)
+    await upstream.start()
+
+    await fetch(session, Request(upstream.url(path), {"X-API-Key": "k-123"}), PATIENT)
+
+    (seen,) = upstream.seen
+    assert seen.method == "GET"
+    assert seen.headers["User-Agent"] == f"balance-exporter/{__version__}"
+    assert seen.headers["User-Agent"] == USER_AGENT
+    assert seen.headers["X-API-Key"] == "k-123"
+
+
+async def test_redirect_is_not_followed(upstream: Upstream, session: aiohttp.ClientSession) -> None:
+    async def moved(request: web.Request) -> web.Response:
+        return web.Response(status=302, headers={"Location": "/elsewhere"})
+
+    async def elsewhere(request: web.Request) -> web.Response:
+        return web.Response(body=b'{"balance": "1"}')
+
+    path = upstream.route("/balance", moved)
+    upstream.route("/elsewhere", elsewhere)
+    await upstream.start()
+
+    response = await fetch(session, Request(upstream.url(path)), PATIENT)
+
+    assert response.status == 302
+    assert response.headers["Location"] == "/elsewhere"
+    assert [request.path for request in upstream.seen] == ["/balance"]
+
+
+async def test_gzip_answer_is_decompressed(
+    upstream: Upstream, session: aiohttp.ClientSession
+) -> None:
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(
+            body=gzip.compress(b'{"balance": "12.50"}'), headers={"Content-Encoding": "gzip"}
+        )
+
+    path = upstream.route("/balance", handler)
+    await upstream.start()
+
+    response = await fetch(session, Request(upstream.url(path)), PATIENT)
+
+    assert response.json() == {"balance": "12.50"}
+
+
+async def test_poll_through_a_real_server_reads_the_balance(upstream: Upstream) -> None:
+    async def handler(request: web.Request) -> web.Response:
+        body = {"data": {"type": "account", "id": "org-9", "attributes": {"balance": 718924.5}}}
+        return web.json_response(body)
+
+    upstream.route("/v1/billing/account_balance", handler)
+    await upstream.start()
+    account = AccountConfig(
+        name="search",
+        provider="youcom",
+        interval=300.0,
+        timeout=PATIENT,
+        base_url=upstream.url("/"),
+        secrets={"api_key": Secret("ydc-canary-key-0000")},
+    )
+
+    async with new_session() as session:
+        reading = await poll(YouCom(account), session, 1_770_000_000.0)
+
+    assert reading == Reading(
+        currency="USD", balance=Decimal("7189.245"), provider_account_id="org-9"
+    )
+    (seen,) = upstream.seen
+    assert seen.headers["X-API-Key"] == "ydc-canary-key-0000"
+    assert seen.headers["User-Agent"] == f"balance-exporter/{__version__}"
+
+
+# --- body size limit -------------------------------------------------------------------------
+
+
+async def test_body_of_exactly_the_limit_is_accepted(
+    upstream: Upstream, session: aiohttp.ClientSession
+) -> None:
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(body=b"x" * MAX_BODY)
+
+    path = upstream.route("/balance", handler)
+    await upstream.start()
+
+    response = await fetch(session, Request(upstream.url(path)), PATIENT)
+
+    assert MAX_BODY == 1024 * 1024
+    assert len(response.body) == MAX_BODY
+
+
+async def test_declared_oversized_body_is_refused(
+    upstream: Upstream, session: aiohttp.ClientSession
+) -> None:
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(body=b"x" * (MAX_BODY + 1))
+
+    path = upstream.route("/balance", handler)
+    await upstream.start()
+
+    failure = await expect_failure(session, upstream.url(path))
+
+    assert failure.reason is Reason.INVALID_RESPONSE
+    assert failure.message == "answer body is larger than 1024 KiB"
+    assert failure.status == 200
+
+
+async def test_chunked_oversized_body_is_refused(
+    upstream: Upstream, session: aiohttp.ClientSession
+) -> None:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse()
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        with contextlib.suppress(ConnectionError):
+            for _ in range(40):  # 2.5 MiB, no Content-Length
+                await response.write(b"y" * 65536)
+            await response.write_eof()
+        return response
+
+    path = upstream.route("/balance", handler)
+    await upstream.start()
+
+    failure = await expect_failure(session, upstream.url(path))
+
+    assert failure.reason is Reason.INVALID_RESPONSE
+    assert failure.message == "answer body is larger than 1024 KiB"
+
+
+async def test_chunked_body_just_under_the_limit_is_accepted(
+    upstream: Upstream, session: aiohttp.ClientSession
+) -> None:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse()
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        for _ in range(16):
+            await response.write(b"z" * 65536)
+        await response.write_eof()
+        return response
+
+    path = upstream.route("/balance", handler)
+    await upstream.start()
+
+    response = await fetch(session, Request(upstream.url(path)), PATIENT)
+
+    assert len(response.body) == 16 * 65536 == MAX_BODY
+
+
+async def test_small_gzip_that_inflates_past_the_limit_is_refused(
+    upstream: Upstream, session: aiohttp.ClientSession
+) -> None:
+    bomb = gzip.compress(b"0" * (4 * MAX_BODY))
+    assert len(bomb) < MAX_BODY // 100
+
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(body=bomb, headers={"Content-Encoding": "gzip"})
+
+    path = upstream.route("/balance", handler)
+    await upstream.start()
+
+    failure = await expect_failure(session, upstream.url(path))
+
+    assert failure.reason is Reason.INVALID_RESPONSE
+
+
+# --- time limit ------------------------------------------------------------------------------
+
+
+async def test_answer_that_never_comes_times_out(
+    upstream: Upstream, session: aiohttp.ClientSession
+) -> None:
+    async def handler(request: web.Request) -> web.Response:
+        await upstream.stall()
+        return web.Response(body=b"{}")
+
+    path = upstream.route("/balance", handler)
+    await upstream.start()
+
+    failure = await expect_failure(session, upstream.url(path), TIMEOUT)
+
+    assert failure.reason is Reason.TIMEOUT
+    assert failure.message == "no complete answer within 0.2s"
+    assert failure.status is None
+
+
+async def test_body_that_stalls_after_the_headers_times_out(
+    upstream: Upstream, session: aiohttp.ClientSession
+) -> None:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        response.content_length = 100
+        await response.prepare(request)
+        await response.write(b'{"balance": ')
+        await upstream.stall()
+        return response
+
+    path = upstream.route("/balance", handler)
+    await upstream.start()
+
+    failure = await expect_failure(session, upstream.url(path), TIMEOUT)
+
+    assert failure.reason is Reason.TIMEOUT
+
+
+async def test_body_that_drips_past_the_timeout_times_out(
+    upstream: Upstream, session: aiohttp.ClientSession
+) -> None:
+    """Every byte comes well within the timeout; the whole answer does not: the limit is total."""
+    drip_interval = TIMEOUT / 4
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse()
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        with contextlib.suppress(ConnectionError):
+            while not upstream.release.is_set():
+                await response.write(b" ")
+                # Pacing of the simulated slow upstream, not synchronisation with the test.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(upstream.release.wait(), drip_interval)
+        return response
+
+    path = upstream.route("/balance", handler)
+    await upstream.start()
+
+    failure = await expect_failure(session, upstream.url(path), TIMEOUT)
+
+    assert failure.reason is Reason.TIMEOUT
+
+
+async def test_poll_uses_the_account_timeout(upstream: Upstream) -> None:
+    async def handler(request: web.Request) -> web.Response:
+        await upstream.stall()
+        return web.Response(body=b"{}")
+
+    upstream.route("/v1/billing/account_balance", handler)
+    await upstream.start()
+    account = AccountConfig(
+        name="search",
+        provider="youcom",
+        interval=300.0,
+        timeout=TIMEOUT,
+        base_url=upstream.url("/"),
+        secrets={"api_key": Secret("ydc-canary-key-0000")},
+    )
+
+    async with new_session() as session:
+        with pytest.raises(PollError) as caught:
+            await poll(YouCom(account), session, 1_770_000_000.0)
+
+    assert caught.value.reason is Reason.TIMEOUT
+    assert caught.value.message == "no complete answer within 0.2s"
+
+
+# --- broken connections ----------------------------------------------------------------------
+
+
+async def test_connection_refused_is_a_network_failure(session: aiohttp.ClientSession) -> None:
+    # A bound socket that does not listen: connecting to it is refused, and no one else
+    # can take the port while we hold it.
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+
+        failure = await expect_failure(session, f"http://127.0.0.1:{port}/balance")
+
+    assert failure.reason is Reason.NETWORK
+    assert failure.message.startswith("ClientConnectorError: ")
+    assert failure.status is None
+
+
+async def test_connection_reset_mid_body_is_a_network_failure(
+    upstream: Upstream, session: aiohttp.ClientSession
+) -> None:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        response.content_length = 1000
+        await response.prepare(request)
+        await response.write(b'{"data": {"balance": "1')
+        assert request.transport is not None
+        request.transport.abort()
+        await upstream.stall()
+        return response
+
+    path = upstream.route("/balance", handler)
+    await upstream.start()
+
+    failure = await expect_failure(session, upstream.url(path))
+
+    assert failure.reason is Reason.NETWORK
+    assert failure.message.startswith("connection broke while reading the answer: ")
+
+
+async def test_connection_closed_before_any_answer_is_a_network_failure(
+    upstream: Upstream, session: aiohttp.ClientSession
+) -> None:
+    async def handler(request: web.Request) -> web.Response:
+        assert request.transport is not None
+        request.transport.close()
+        await upstream.stall()
+        return web.Response()
+
+    path = upstream.route("/balance", handler)
+    await upstream.start()
+
+    failure = await expect_failure(session, upstream.url(path))
+
+    assert failure.reason is Reason.NETWORK
+    assert failure.message.startswith("ServerDisconnectedError")
+
+
+async def test_answer_that_is_not_http_is_an_invalid_response(
+    session: aiohttp.ClientSession,
+) -> None:
+    async def garbage(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"SURPRISE this is not HTTP\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(garbage, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        failure = await expect_failure(session, f"http://127.0.0.1:{port}/balance")
+    finally:
+        server.close()
+        await server.wait_closed()
+
+    assert failure.reason is Reason.INVALID_RESPONSE
+    assert failure.message.startswith("malformed HTTP answer: ")
+
+
+async def test_json_body_read_through_the_server_keeps_decimals(
+    upstream: Upstream, session: aiohttp.ClientSession
+) -> None:
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(body=b'{"a": 0.1000000000000000055}')
+
+    path = upstream.route("/balance", handler)
+    await upstream.start()
+
+    response = await fetch(session, Request(upstream.url(path)), PATIENT)
+
+    assert response.json() == {"a": Decimal("0.1000000000000000055")}
