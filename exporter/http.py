@@ -56,6 +56,7 @@ def build_app(
 
     async def reload_handler(request: web.Request) -> web.Response:
         problems = await reload()
+        await renderer.settled()  # the answer comes once /metrics shows the outcome
         if problems:
             return web.Response(
                 status=500, text="failed to reload config:\n" + "\n".join(problems) + "\n"

@@ -30,7 +30,12 @@ class Twilio(Provider):
             "account_sid", pattern=re.compile(r"AC[0-9a-fA-F]{32}"), help="AC followed by 32 hex"
         ),
         Field("auth_token", secret=True, required=False),
-        Field("api_key_sid", required=False, pattern=re.compile(r"SK[0-9a-fA-F]{32}")),
+        Field(
+            "api_key_sid",
+            required=False,
+            pattern=re.compile(r"SK[0-9a-fA-F]{32}"),
+            help="SK followed by 32 hex",
+        ),
         Field("api_key_secret", secret=True, required=False),
     )
     code_reasons: ClassVar[Mapping[str, Reason]] = {

@@ -1,0 +1,740 @@
+"""The command line, run as a real process: exit codes, --once, serving, reloads, signals, logs.
+
+Provider APIs are faked by an aiohttp server on 127.0.0.1 in the test's event loop; the
+exporter process reaches it through each account's base_url. The fake echoes any key it
+refuses back in its error text, so the canary checks catch a secret leaking from there too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp import web
+from prometheus_client.parser import text_string_to_metric_families
+
+from exporter import __version__
+
+EXPORTER = [sys.executable, "-m", "exporter"]
+CANARY = "CANARY"
+TELNYX_KEY = "CANARY-cli-telnyx-3a9f1e"
+TELNYX_WRONG_KEY = "CANARY-cli-telnyx-wrong-c07d"
+YOUCOM_KEY = "CANARY-cli-youcom-71c2"
+YOUCOM_WRONG_KEY = "CANARY-cli-youcom-wrong-0d5e"
+TELECOM_KEY = "CANARY-cli-23telecom-b816"
+TELECOM_UPDATED = 1770977700.0  # "2026.02.13 10:15:00" read as UTC
+PROCESS_DEADLINE = 30.0
+LOGFMT_FIELD = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S*)')
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _environment(**extra: str) -> dict[str, str]:
+    """The test's environment without proxies (the exporter honours them) plus ``extra``."""
+    proxies = {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}
+    env = {k: v for k, v in os.environ.items() if k.lower() not in proxies}
+    env.update(extra)
+    return env
+
+
+def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """A short-lived run that needs no fake provider."""
+    return subprocess.run(  # noqa: S603 - our own interpreter and module
+        [*EXPORTER, *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=_environment(),
+        timeout=PROCESS_DEADLINE,
+        check=False,
+    )
+
+
+async def _run_async(*args: str, cwd: Path, env: dict[str, str]) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        *EXPORTER,
+        *args,
+        cwd=cwd,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), PROCESS_DEADLINE)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _logfmt(line: str) -> dict[str, str]:
+    fields = {}
+    for key, raw in LOGFMT_FIELD.findall(line):
+        value = raw
+        if raw.startswith('"'):
+            value = re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t"}.get(m[1], m[1]), raw[1:-1])
+        fields[key] = value
+    return fields
+
+
+def _value(exposition: str, name: str, **labels: str) -> float | None:
+    """The one sample ``name`` whose labels include ``labels``; None when there is none."""
+    found = [
+        sample.value
+        for family in text_string_to_metric_families(exposition)
+        for sample in family.samples
+        if sample.name == name and labels.items() <= sample.labels.items()
+    ]
+    assert len(found) <= 1, (name, labels, found)
+    return found[0] if found else None
+
+
+def _accounts_in(exposition: str) -> set[str]:
+    return {
+        sample.labels["account"]
+        for family in text_string_to_metric_families(exposition)
+        for sample in family.samples
+        if "account" in sample.labels
+    }
+
+
+async def _wait_for(
+    condition: Callable[[], Awaitable[bool]], what: str, within: float = 15.0
+) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while not await condition():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+# --- the fake providers ------------------------------------------------------------------------
+
+
+class FakeProviders:
+    """Telnyx, You.com and 23 Telecom balance endpoints with a known good key each."""
+
+    def __init__(self) -> None:
+        self.requests: list[str] = []
+        self.url = ""
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_get("/v2/balance", self.telnyx)
+        app.router.add_get("/v1/billing/account_balance", self.youcom)
+        app.router.add_get("/api/v1/user/balance", self.telecom23)
+        return app
+
+    async def telnyx(self, request: web.Request) -> web.Response:
+        self.requests.append("telnyx")
+        presented = request.headers.get("Authorization", "")
+        if presented != f"Bearer {TELNYX_KEY}":
+            error = {
+                "code": "10009",
+                "title": "Authentication failed",
+                "detail": f"The API key {presented.removeprefix('Bearer ')} is not valid.",
+            }
+            return web.json_response({"errors": [error]}, status=401)
+        return web.json_response(
+            {
+                "data": {
+                    "record_type": "balance",
+                    "balance": "300.50",
+                    "credit_limit": "100.00",
+                    "pending": "10.00",
+                    "available_credit": "390.50",
+                    "currency": "USD",
+                }
+            }
+        )
+
+    async def youcom(self, request: web.Request) -> web.Response:
+        self.requests.append("youcom")
+        presented = request.headers.get("X-API-Key", "")
+        if presented != YOUCOM_KEY:
+            return web.json_response({"detail": f"Invalid API key: {presented}"}, status=401)
+        return web.json_response(
+            {
+                "data": {
+                    "type": "account_balance",
+                    "id": "org_123",
+                    "attributes": {"balance": 718924.5},
+                }
+            }
+        )
+
+    async def telecom23(self, request: web.Request) -> web.Response:
+        self.requests.append("23telecom")
+        if request.headers.get("X-API-Key") != TELECOM_KEY:
+            body = {"status": False, "error_code": "UNAUTHORIZED", "description": "Bad key"}
+            return web.json_response(body, status=401)
+        return web.json_response(
+            {"balance": 42.1, "currency": "EUR", "updated": "2026.02.13 10:15:00"}
+        )
+
+
+@pytest.fixture
+async def providers() -> AsyncIterator[FakeProviders]:
+    fake = FakeProviders()
+    runner = web.AppRunner(fake.app(), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    fake.url = f"http://{host}:{port}"
+    yield fake
+    await runner.cleanup()
+
+
+def _account(name: str, provider: str, key_variable: str, url: str, extra: str = "") -> str:
+    return (
+        f"  - name: {name}\n"
+        f"    provider: {provider}\n"
+        f"    api_key: ${{{key_variable}}}\n"
+        f"    base_url: {url}\n"
+        f"{extra}"
+    )
+
+
+KEYS = {
+    "TELNYX_KEY": TELNYX_KEY,
+    "TELNYX_WRONG_KEY": TELNYX_WRONG_KEY,
+    "YOUCOM_KEY": YOUCOM_KEY,
+    "YOUCOM_WRONG_KEY": YOUCOM_WRONG_KEY,
+    "TELECOM_KEY": TELECOM_KEY,
+}
+
+
+# --- short runs ----------------------------------------------------------------------------
+
+
+def test_version(tmp_path: Path) -> None:
+    result = _run("--version", cwd=tmp_path)
+
+    assert result.returncode == 0
+    assert result.stderr == ""
+    [line] = result.stdout.splitlines()
+    assert re.fullmatch(
+        rf"balance-exporter {re.escape(__version__)} \(Python 3\.\d+\.\d+\S*\)", line
+    )
+
+
+def test_bad_config_exits_2_with_one_line_per_problem(tmp_path: Path) -> None:
+    config = Path(__file__).parent / "configs" / "bad" / "many_problems.yml"
+
+    result = _run("--config.file", str(config), cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert result.stdout == ""
+    expected = config.with_suffix(".expected").read_text(encoding="utf-8")
+    assert result.stderr == expected.replace("{file}", str(config))
+    assert "Traceback" not in result.stderr
+    assert CANARY not in result.stderr
+
+
+def test_bad_config_with_config_check_exits_2(tmp_path: Path) -> None:
+    config = tmp_path / "c.yml"
+    config.write_text("accounts:\n  - name: a\n    provider: telnix\n", encoding="utf-8")
+
+    result = _run("--config.check", "--config.file", str(config), cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"{config}: accounts[0] 'a': provider: unknown provider 'telnix' "
+        "(known: 23telecom, clickatell, telnyx, twilio, youcom)\n"
+    )
+
+
+def test_missing_config_file_is_one_line(tmp_path: Path) -> None:
+    # The default file name, in a directory that does not hold it.
+    result = _run(cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr == "balance-exporter.yml: cannot read: No such file or directory\n"
+
+
+def test_config_check_on_a_good_config(tmp_path: Path) -> None:
+    config = Path(__file__).parent / "configs" / "good" / "defaults.yml"
+
+    result = _run("--config.check", "--config.file", str(config), cwd=tmp_path)
+
+    assert result.returncode == 0
+    assert result.stdout == (
+        f"{config}: OK, 3 account(s)\n"
+        "  inherits: telnyx every 10m\n"
+        "  own-interval: youcom every 1h30m\n"
+        "  own-timeout: 23telecom every 10m\n"
+    )
+    assert result.stderr == ""
+
+
+def test_config_check_warns_about_a_raised_interval(tmp_path: Path) -> None:
+    config = Path(__file__).parent / "configs" / "good" / "interval_floor.yml"
+
+    result = _run("--config.check", "--config.file", str(config), cwd=tmp_path)
+
+    assert result.returncode == 0
+    warnings = result.stderr.splitlines()
+    assert len(warnings) == 2
+    for line in warnings:
+        fields = _logfmt(line)
+        assert fields["level"] == "warn"
+        assert "is below the 1m floor, raised to it" in fields["msg"]
+    assert CANARY not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("flag", "message"),
+    [
+        (
+            ["--web.listen-address", "nohost"],
+            "--web.listen-address: 'nohost' is not HOST:PORT",
+        ),
+        (
+            ["--web.listen-address", "127.0.0.1:70000"],
+            "--web.listen-address: '127.0.0.1:70000' is not HOST:PORT",
+        ),
+        (["--web.telemetry-path", "metrics"], "--web.telemetry-path must start with /"),
+        (
+            ["--log.level", "verbose"],
+            "argument --log.level: invalid choice: 'verbose' "
+            "(choose from debug, info, warn, error)",
+        ),
+    ],
+)
+def test_bad_flags_exit_2(tmp_path: Path, flag: list[str], message: str) -> None:
+    result = _run(*flag, cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    last = result.stderr.splitlines()[-1]
+    assert last.replace("'debug', 'info', 'warn', 'error'", "debug, info, warn, error") == (
+        f"balance-exporter: error: {message}"
+    )
+
+
+def test_listen_address_in_use_is_one_line(tmp_path: Path) -> None:
+    config = tmp_path / "c.yml"
+    config.write_text(
+        f"accounts:\n  - name: a\n    provider: telnyx\n    api_key: {TELNYX_KEY}\n",
+        encoding="utf-8",
+    )
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        address = f"127.0.0.1:{taken.getsockname()[1]}"
+
+        result = _run("--config.file", str(config), "--web.listen-address", address, cwd=tmp_path)
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    [line] = result.stderr.splitlines()
+    fields = _logfmt(line)
+    assert (fields["level"], fields["msg"], fields["address"]) == (
+        "error",
+        "cannot listen",
+        address,
+    )
+    assert "in use" in fields["error"]
+    assert CANARY not in result.stderr
+
+
+# --- --once --------------------------------------------------------------------------------
+
+
+def _once_config(
+    path: Path, url: str, youcom_key_variable: str, *, with_failing_telnyx: bool
+) -> None:
+    text = "accounts:\n" + _account("sms-eu", "telnyx", "TELNYX_KEY", url)
+    text += _account("search", "youcom", youcom_key_variable, url)
+    if with_failing_telnyx:
+        text += _account("sms-bad", "telnyx", "TELNYX_WRONG_KEY", url)
+    path.write_text(text, encoding="utf-8")
+
+
+async def test_once_prints_the_exposition_and_exits_1_when_an_account_fails(
+    tmp_path: Path, providers: FakeProviders
+) -> None:
+    config = tmp_path / "c.yml"
+    _once_config(config, providers.url, "YOUCOM_WRONG_KEY", with_failing_telnyx=True)
+
+    code, out, err = await _run_async(
+        "--once",
+        "--config.file",
+        str(config),
+        "--log.level",
+        "debug",
+        cwd=tmp_path,
+        env=_environment(**KEYS),
+    )
+
+    assert code == 1, err
+    assert sorted(providers.requests) == ["telnyx", "telnyx", "youcom"]
+    ok = {"provider": "telnyx", "account": "sms-eu", "currency": "USD"}
+    assert _value(out, "billing_balance", **ok) == 300.5
+    assert _value(out, "billing_credit_limit", **ok) == 100.0
+    assert _value(out, "billing_pending", **ok) == 10.0
+    assert _value(out, "billing_available_credit", **ok) == 390.5
+    assert _value(out, "billing_up", account="sms-eu") == 1.0
+    assert _value(out, "billing_polls_total", account="sms-eu") == 1.0
+
+    for failing, provider in (("search", "youcom"), ("sms-bad", "telnyx")):
+        assert _value(out, "billing_up", account=failing, provider=provider) == 0.0
+        assert _value(out, "billing_balance", account=failing) is None
+        assert _value(out, "billing_poll_failures_total", account=failing, reason="auth") == 1.0
+        assert _value(out, "billing_poll_failures_total", account=failing, reason="timeout") == 0.0
+    assert _value(out, "billing_exporter_config_last_reload_successful") == 1.0
+    assert CANARY not in out
+
+    # One log line per failed poll, with account, provider, reason, status and code.
+    failures = [_logfmt(line) for line in err.splitlines() if 'msg="poll failed"' in line]
+    by_account = {fields["account"]: fields for fields in failures}
+    assert len(failures) == 2
+    assert by_account.keys() == {"search", "sms-bad"}
+    search, bad = by_account["search"], by_account["sms-bad"]
+    assert (search["level"], search["provider"], search["reason"], search["status"]) == (
+        "warn",
+        "youcom",
+        "auth",
+        "401",
+    )
+    assert "code" not in search  # You.com gives no error code of its own
+    assert (bad["provider"], bad["reason"], bad["status"], bad["code"]) == (
+        "telnyx",
+        "auth",
+        "401",
+        "10009",
+    )
+    assert bad["error"] == "HTTP 401, telnyx code 10009: The API key ******** is not valid."
+    assert search["error"] == "HTTP 401: Invalid API key: ********"
+    assert "Traceback" not in err
+    assert CANARY not in err
+
+
+async def test_once_exits_0_when_every_account_succeeds(
+    tmp_path: Path, providers: FakeProviders
+) -> None:
+    config = tmp_path / "c.yml"
+    _once_config(config, providers.url, "YOUCOM_KEY", with_failing_telnyx=False)
+
+    code, out, err = await _run_async(
+        "--once", "--config.file", str(config), cwd=tmp_path, env=_environment(**KEYS)
+    )
+
+    assert code == 0, err
+    assert err == ""  # info level: nothing to say when all is well
+    assert _value(out, "billing_balance", account="sms-eu", currency="USD") == 300.5
+    assert _value(out, "billing_balance", account="search", currency="USD") == 7189.245
+    assert (
+        _value(out, "billing_account_info", account="search", provider_account_id="org_123") == 1.0
+    )
+    assert _value(out, "billing_up", account="search") == 1.0
+    assert _accounts_in(out) == {"sms-eu", "search"}
+    promtool = shutil.which("promtool")
+    if promtool is not None:
+        check = await asyncio.create_subprocess_exec(
+            promtool,
+            "check",
+            "metrics",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        report, _ = await asyncio.wait_for(check.communicate(out.encode()), PROCESS_DEADLINE)
+        assert (check.returncode, report.decode()) == (0, "")
+
+
+async def test_once_exits_1_for_a_single_failing_account(
+    tmp_path: Path, providers: FakeProviders
+) -> None:
+    config = tmp_path / "c.yml"
+    _once_config(config, providers.url, "YOUCOM_WRONG_KEY", with_failing_telnyx=False)
+
+    code, out, err = await _run_async(
+        "--once", "--config.file", str(config), cwd=tmp_path, env=_environment(**KEYS)
+    )
+
+    assert code == 1
+    assert _value(out, "billing_balance", account="sms-eu", currency="USD") == 300.5
+    assert _value(out, "billing_up", account="sms-eu") == 1.0
+    assert _value(out, "billing_up", account="search") == 0.0
+    assert _value(out, "billing_balance", account="search") is None
+    [line] = err.splitlines()
+    fields = _logfmt(line)
+    assert {k: fields[k] for k in ("msg", "account", "provider", "reason", "status")} == {
+        "msg": "poll failed",
+        "account": "search",
+        "provider": "youcom",
+        "reason": "auth",
+        "status": "401",
+    }
+    assert CANARY not in out + err
+
+
+async def test_once_json_logs(tmp_path: Path, providers: FakeProviders) -> None:
+    config = tmp_path / "c.yml"
+    _once_config(config, providers.url, "YOUCOM_WRONG_KEY", with_failing_telnyx=True)
+
+    code, _, err = await _run_async(
+        "--once",
+        "--config.file",
+        str(config),
+        "--log.format",
+        "json",
+        "--log.level",
+        "debug",
+        cwd=tmp_path,
+        env=_environment(**KEYS),
+    )
+
+    assert code == 1
+    lines = [json.loads(line) for line in err.splitlines()]
+    assert lines
+    assert all(isinstance(line, dict) and {"ts", "level", "msg"} <= line.keys() for line in lines)
+    failures = {line["account"]: line for line in lines if line["msg"] == "poll failed"}
+    assert failures.keys() == {"search", "sms-bad"}
+    assert {k: failures["sms-bad"][k] for k in ("provider", "reason", "status", "code")} == {
+        "provider": "telnyx",
+        "reason": "auth",
+        "status": 401,
+        "code": "10009",
+    }
+    ok = [line for line in lines if line["msg"] == "poll ok"]
+    assert [(line["account"], line["balance"], line["currency"]) for line in ok] == [
+        ("sms-eu", "300.50", "USD")
+    ]
+    assert CANARY not in err
+
+
+# --- serving -------------------------------------------------------------------------------
+
+
+class RunningExporter:
+    """An exporter process whose stderr is collected line by line while it runs."""
+
+    def __init__(self, process: asyncio.subprocess.Process, base: str) -> None:
+        self.process = process
+        self.base = base
+        self.lines: list[str] = []
+        assert process.stderr is not None
+        self._reader = asyncio.ensure_future(self._read(process.stderr))
+
+    async def _read(self, stream: asyncio.StreamReader) -> None:
+        async for line in stream:
+            self.lines.append(line.decode().rstrip("\n"))
+
+    @property
+    def stderr(self) -> str:
+        return "\n".join(self.lines)
+
+    async def get(self, session: aiohttp.ClientSession, path: str) -> tuple[int, str]:
+        if self.process.returncode is not None:
+            raise AssertionError(f"exporter exited {self.process.returncode}:\n{self.stderr}")
+        try:
+            async with session.get(self.base + path) as response:
+                return response.status, await response.text()
+        except aiohttp.ClientConnectionError:
+            return 0, ""
+
+    async def metrics(self, session: aiohttp.ClientSession) -> str:
+        status, text = await self.get(session, "/metrics")
+        assert status == 200
+        assert CANARY not in text
+        return text
+
+    async def wait_metrics(
+        self, session: aiohttp.ClientSession, condition: Callable[[str], bool], what: str
+    ) -> str:
+        """The first /metrics body that meets ``condition``."""
+        latest = ""
+
+        async def met() -> bool:
+            nonlocal latest
+            latest = await self.metrics(session)
+            return condition(latest)
+
+        await _wait_for(met, what)
+        return latest
+
+    async def finish(self) -> int:
+        code = await asyncio.wait_for(self.process.wait(), 5)
+        await asyncio.wait_for(self._reader, 5)
+        return code
+
+    def kill(self) -> None:
+        if self.process.returncode is None:
+            self.process.kill()
+
+
+def _write_serving_config(path: Path, accounts: list[str]) -> None:
+    """A config fast enough for a test: the floor lowered, 2 s intervals."""
+    path.write_text(
+        "global:\n  min_interval: 1s\n"
+        "defaults:\n  interval: 2s\n  timeout: 1s\n"
+        "accounts:\n" + "".join(accounts),
+        encoding="utf-8",
+    )
+
+
+async def test_serving_reloads_and_stops(tmp_path: Path, providers: FakeProviders) -> None:
+    url = providers.url
+    config = tmp_path / "exporter.yml"
+    _write_serving_config(
+        config,
+        [
+            _account("sms-eu", "telnyx", "TELNYX_KEY", url),
+            _account("search", "youcom", "YOUCOM_WRONG_KEY", url),
+        ],
+    )
+    port = _free_port()
+    process = await asyncio.create_subprocess_exec(
+        *EXPORTER,
+        "--config.file",
+        str(config),
+        "--web.listen-address",
+        f"127.0.0.1:{port}",
+        "--log.level",
+        "debug",
+        cwd=tmp_path,
+        env=_environment(**KEYS),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    exporter = RunningExporter(process, f"http://127.0.0.1:{port}")
+    try:
+        async with aiohttp.ClientSession() as session:
+            await _serve_and_reload(exporter, session, config, url)
+        process.send_signal(signal.SIGTERM)
+        assert await exporter.finish() == 0
+    finally:
+        exporter.kill()
+        await process.wait()
+
+    assert "Traceback" not in exporter.stderr
+    assert CANARY not in exporter.stderr
+    for line in exporter.lines:
+        assert re.match(r"ts=\S+ level=(debug|info|warn|error) source=\S+ ", line), line
+    messages = [_logfmt(line)["msg"] for line in exporter.lines]
+    assert messages.count("listening") == 1
+    assert messages.count("config reloaded") == 1
+    assert messages[-1] == "shutting down"
+
+
+async def _serve_and_reload(
+    exporter: RunningExporter, session: aiohttp.ClientSession, config: Path, url: str
+) -> None:
+    async def ready() -> bool:
+        return (await exporter.get(session, "/-/ready")) == (200, "Ready\n")
+
+    await _wait_for(ready, "/-/ready to answer 200")
+
+    assert await exporter.get(session, "/-/healthy") == (200, "Healthy\n")
+    status, page = await exporter.get(session, "/")
+    assert status == 200
+    assert '<a href="/metrics">' in page
+    assert "<td>sms-eu</td>" in page
+    assert "<td>search</td>" in page
+    assert "300.50 USD" in page
+    assert CANARY not in page
+
+    # /metrics serves the latest finished rendering: wait for the one showing both first polls.
+    text = await exporter.wait_metrics(
+        session,
+        lambda text: (
+            _value(text, "billing_up", account="search") is not None
+            and _value(text, "billing_up", account="sms-eu") is not None
+        ),
+        "both first polls on /metrics",
+    )
+    assert _value(text, "billing_balance", account="sms-eu", currency="USD") == 300.5
+    assert _value(text, "billing_up", account="sms-eu") == 1.0
+    assert _value(text, "billing_up", account="search") == 0.0
+    assert _value(text, "billing_poll_interval_seconds", account="sms-eu") == 2.0
+    assert _value(text, "billing_exporter_config_last_reload_successful") == 1.0
+    assert _accounts_in(text) == {"sms-eu", "search"}
+
+    # SIGHUP with a broken file: the old accounts keep being served and polled.
+    _write_serving_config(config, [_account("sms-eu", "telnyx", "TELNYX_KEY", url + "?x=1")])
+    problem = f"{config}: accounts[0] 'sms-eu': base_url: must not have a query or fragment"
+    exporter.process.send_signal(signal.SIGHUP)
+
+    text = await exporter.wait_metrics(
+        session,
+        lambda text: _value(text, "billing_exporter_config_last_reload_successful") == 0.0,
+        "the reload metric to turn 0",
+    )
+    assert _accounts_in(text) == {"sms-eu", "search"}
+    polls = _value(text, "billing_polls_total", account="sms-eu")
+    assert polls is not None
+
+    def polled_again(text: str) -> bool:
+        after = _value(text, "billing_polls_total", account="sms-eu")
+        return after is not None and after > polls
+
+    text = await exporter.wait_metrics(session, polled_again, "sms-eu polled after the reload")
+    assert _accounts_in(text) == {"sms-eu", "search"}
+    assert _value(text, "billing_exporter_config_last_reload_successful") == 0.0
+
+    async def reload_failure_logged() -> bool:
+        return any("config reload failed" in line for line in exporter.lines)
+
+    await _wait_for(reload_failure_logged, "the failed reload's log line")
+    failed = [_logfmt(line) for line in exporter.lines if "config reload failed" in line]
+    assert [(fields["level"], fields["problem"]) for fields in failed] == [("error", problem)]
+
+    # POST /-/reload with the broken file: 500 and the problem.
+    async with session.post(exporter.base + "/-/reload") as response:
+        assert response.status == 500
+        assert await response.text() == f"failed to reload config:\n{problem}\n"
+
+    # POST /-/reload with a good file: the new account appears, the removed one is gone.
+    _write_serving_config(
+        config,
+        [
+            _account("sms-eu", "telnyx", "TELNYX_KEY", url),
+            _account("gateway", "23telecom", "TELECOM_KEY", url),
+        ],
+    )
+    async with session.post(exporter.base + "/-/reload") as response:
+        assert (response.status, await response.text()) == (200, "config reloaded\n")
+    text = await exporter.wait_metrics(
+        session,
+        lambda text: _value(text, "billing_exporter_config_last_reload_successful") == 1.0,
+        "the reload metric to turn 1",
+    )
+    assert _accounts_in(text) == {"sms-eu", "gateway"}
+    assert 'account="search"' not in text
+    assert _value(text, "billing_poll_interval_seconds", account="gateway") == 2.0
+    # The staying account keeps what it knew.
+    assert _value(text, "billing_balance", account="sms-eu") == 300.5
+
+    text = await exporter.wait_metrics(
+        session,
+        lambda text: _value(text, "billing_balance", account="gateway") is not None,
+        "the new account's first balance",
+    )
+    assert _accounts_in(text) == {"sms-eu", "gateway"}
+    assert _value(text, "billing_balance", account="gateway", currency="EUR") == 42.1
+    assert _value(text, "billing_credit_blocked", account="gateway") == 0.0
+    assert (
+        _value(text, "billing_provider_updated_timestamp_seconds", account="gateway")
+        == TELECOM_UPDATED
+    )
