@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
 from email.utils import formatdate
 from typing import Any, ClassVar
@@ -10,7 +10,7 @@ from unittest.mock import Mock
 
 import aiohttp
 import pytest
-from aioresponses import aioresponses
+from conftest import MockResponse
 from yarl import URL
 
 from exporter import __version__
@@ -21,7 +21,6 @@ from exporter.poll import poll
 from exporter.providers.base import ErrorDetail, Field, Provider, Request, Response, text_of
 from exporter.reading import Reading
 from exporter.secret import FRAGMENT, Secret, redact
-from exporter.upstream import new_session
 
 NOW = 1_770_000_000.0
 KEY = "pk_live_canary_" + "5a4b3c2d1e0f" * 4
@@ -70,26 +69,6 @@ def fake(parser: Parser = default_parse, *, timeout: float = 15.0) -> Fake:
         secrets={"api_key": Secret(KEY)},
     )
     return Fake(account, parser)
-
-
-class MockResponse(aiohttp.ClientResponse):
-    """aioresponses builds responses without the ``stream_writer`` newer aiohttp requires."""
-
-    def __init__(self, method: str, url: URL, **kwargs: Any) -> None:
-        kwargs.setdefault("stream_writer", Mock(output_size=0))
-        super().__init__(method, url, **kwargs)
-
-
-@pytest.fixture
-def http() -> Iterator[Any]:
-    with aioresponses() as mocked:
-        yield mocked
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with new_session() as client:
-        yield client
 
 
 def answer(

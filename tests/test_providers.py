@@ -7,17 +7,15 @@ failures returned. Secrets are canaries that must never show in a failure.
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from email.utils import formatdate
 from typing import Any
-from unittest.mock import Mock
 
 import aiohttp
 import pytest
-from aioresponses import aioresponses
-from yarl import URL
+from conftest import MockResponse
 
 from exporter import __version__
 from exporter.account import AccountConfig
@@ -32,7 +30,6 @@ from exporter.providers.twilio import SUBACCOUNT_HINT, Twilio
 from exporter.providers.youcom import YouCom
 from exporter.reading import Reading
 from exporter.secret import Secret
-from exporter.upstream import new_session
 
 NOW = 1_770_000_000.0  # the wall clock handed to poll, for HTTP-date Retry-After
 USER_AGENT = f"balance-exporter/{__version__}"
@@ -123,26 +120,6 @@ def telecom23(base_url: str | None = None) -> Provider:
 
 
 # --- mocked HTTP -----------------------------------------------------------------------------
-
-
-class MockResponse(aiohttp.ClientResponse):
-    """aioresponses builds responses without the ``stream_writer`` newer aiohttp requires."""
-
-    def __init__(self, method: str, url: URL, **kwargs: Any) -> None:
-        kwargs.setdefault("stream_writer", Mock(output_size=0))
-        super().__init__(method, url, **kwargs)
-
-
-@pytest.fixture
-def http() -> Iterator[Any]:
-    with aioresponses() as mocked:
-        yield mocked
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with new_session() as client:
-        yield client
 
 
 def answer(

@@ -70,12 +70,6 @@ async def upstream() -> AsyncIterator[Upstream]:
         await server.server.close()
 
 
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with new_session() as client:
-        yield client
-
-
 async def expect_failure(
     session: aiohttp.ClientSession, url: str, seconds: float = PATIENT
 ) -> PollError:

@@ -1,0 +1,34 @@
+"""Fixtures shared by the unit tests: aioresponses mocking and an exporter HTTP session."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+from unittest.mock import Mock
+
+import aiohttp
+import pytest
+from aioresponses import aioresponses
+from yarl import URL
+
+from exporter.upstream import new_session
+
+
+class MockResponse(aiohttp.ClientResponse):
+    """aioresponses builds responses without the ``stream_writer`` newer aiohttp requires."""
+
+    def __init__(self, method: str, url: URL, **kwargs: Any) -> None:
+        kwargs.setdefault("stream_writer", Mock(output_size=0))
+        super().__init__(method, url, **kwargs)
+
+
+@pytest.fixture
+def http() -> Iterator[Any]:
+    with aioresponses() as mocked:
+        yield mocked
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    async with new_session() as client:
+        yield client
