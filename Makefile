@@ -3,12 +3,15 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: test lint typecheck unit bench clean
+.PHONY: demo test lint typecheck unit bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
 	touch $@
+
+demo: $(BIN)/.installed
+	$(BIN)/balance-exporter --demo
 
 test: lint typecheck unit
 
@@ -24,6 +27,7 @@ unit: $(BIN)/.installed
 
 bench: $(BIN)/.installed
 	$(BIN)/python -m bench.scrape
+	$(BIN)/python -m bench.hung_provider
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

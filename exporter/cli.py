@@ -9,7 +9,7 @@ import logging
 import platform
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from aiohttp import web
 from prometheus_client.exposition import generate_latest
@@ -17,6 +17,7 @@ from prometheus_client.exposition import generate_latest
 from exporter import __version__
 from exporter.config import Config, ConfigError, describe, load_config
 from exporter.daemon import Daemon
+from exporter.demo import demo_config, start_simulator
 from exporter.logs import LEVELS, setup_logging
 from exporter.renderer import render
 
@@ -56,6 +57,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         action="store_true",
         help="poll every account once, print the metrics, exit 1 if any poll failed",
     )
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="simulate every provider on loopback and serve a demo config (no file, no secret)",
+    )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     args = parser.parse_args(argv)
     if not args.telemetry_path.startswith("/"):
@@ -82,6 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"balance-exporter {__version__} (Python {platform.python_version()})")
         return EXIT_OK
     setup_logging(args.log_level, args.log_format)
+    if args.demo:
+        return asyncio.run(run_demo(args))
     try:
         config = load_config(args.config_file)
     except ConfigError as exc:
@@ -97,14 +105,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     try:
         if args.once:
-            return asyncio.run(run_once(args.config_file, config))
+            return asyncio.run(run_once(config))
         return asyncio.run(serve(args, config))
     except KeyboardInterrupt:
         return EXIT_OK
 
 
-async def run_once(config_path: str, config: Config) -> int:
-    daemon = Daemon(config_path, config)
+async def run_demo(args: argparse.Namespace) -> int:
+    simulator = await start_simulator()
+    try:
+        config = demo_config(simulator.url)
+        if args.once:
+            return await run_once(config)
+        host = args.host or "localhost"
+        base = f"http://{host}:{args.port}"
+        print(f"balance-exporter demo: {len(config.accounts)} simulated accounts")
+        print(f"  metrics:             {base}{args.telemetry_path}")
+        print(f"  landing page:        {base}/")
+        print(f"  simulated providers: {simulator.url}/-/sim/accounts")
+        sys.stdout.flush()
+        return await serve(args, config, source=lambda: demo_config(simulator.url))
+    finally:
+        await simulator.stop()
+
+
+async def run_once(config: Config) -> int:
+    daemon = Daemon(lambda: config, config)  # polls once: never reloads
     try:
         ok = await daemon.scheduler.poll_all_once(config.accounts)
     finally:
@@ -114,8 +140,10 @@ async def run_once(config_path: str, config: Config) -> int:
     return EXIT_OK if ok else EXIT_FAILED
 
 
-async def serve(args: argparse.Namespace, config: Config) -> int:
-    daemon = Daemon(args.config_file, config)
+async def serve(
+    args: argparse.Namespace, config: Config, source: Callable[[], Config] | None = None
+) -> int:
+    daemon = Daemon(source or args.config_file, config)
     runner = web.AppRunner(
         daemon.app(args.telemetry_path), shutdown_timeout=SHUTDOWN_GRACE, handle_signals=False
     )

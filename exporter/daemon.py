@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
 
 import aiohttp
@@ -23,16 +24,16 @@ log = logging.getLogger("exporter.daemon")
 class Daemon:
     def __init__(
         self,
-        config_path: str | Path,
+        source: str | Path | Callable[[], Config],
         config: Config,
         *,
         clock: Clock | None = None,
         environ: Mapping[str, str] | None = None,
         session: aiohttp.ClientSession | None = None,
     ) -> None:
-        self.config_path = config_path
+        # Where reloads read the config from: a file, or (for the demo) a function.
+        self.load = source if callable(source) else partial(load_config, source, environ)
         self.config = config
-        self.environ = environ
         self.clock = clock or SystemClock()
         self.store = SnapshotStore()
         self._own_session = session is None
@@ -53,7 +54,7 @@ class Daemon:
         """Re-read the config; on any problem keep running the old one. Returns the problems."""
         async with self._reload_lock:
             try:
-                config = await asyncio.to_thread(load_config, self.config_path, self.environ)
+                config = await asyncio.to_thread(self.load)
             except ConfigError as exc:
                 self.store.set_reload(False, self.clock.time())
                 for problem in exc.problems:

@@ -1,178 +1,200 @@
 """One aiohttp application answering as all five providers do, per their documentation.
 
-Accounts are keyed by their credential; a wrong credential gets that provider's own
-401/403 body. Each account can be set to a state (setup, degraded, credit-blocked,
-subaccount) or given a fault, and every request is counted per account.
+Accounts are found by their credential; a wrong one gets that provider's own 401 body.
+Each account can be given a state (setup, degraded, subaccount...), a fault or a scenario;
+every request is counted per account, and each account is rate limited the provider's way.
+A control interface under /-/sim/ lets tests and the demo read and change all of it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
-from collections import Counter
+import time
+from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
+from typing import Any
 
-from aiohttp import web
+from aiohttp import BasicAuth, web
 
 from exporter.simulator import responses as say
+from exporter.simulator.accounts import STATES, SimAccount
 
 
 @dataclass
-class SimAccount:
-    """A simulated account. ``key`` is the credential the exporter must present."""
+class RateLimit:
+    """At most ``requests`` per ``window`` seconds per account, as the providers enforce."""
 
-    provider: str  # telnyx, twilio, clickatell, clickatell-platform, youcom, 23telecom
-    key: str
-    balance: Decimal = Decimal("100.00")
-    currency: str = "USD"
-    credit_limit: Decimal | None = None
-    pending: Decimal | None = None
-    account_sid: str | None = None  # Twilio
-    entity_id: str | None = None  # You.com billing entity
-    updated: str = "2026.02.13 10:15:00"  # 23 Telecom
-    state: str = "ok"  # ok | setup | degraded | degraded-header | subaccount
-    fault: str | None = None
-    retry_after: str = "30"
-
-    @property
-    def credit_blocked(self) -> bool:
-        return self.balance <= 0
+    requests: int = 20
+    window: float = 60.0
 
 
 @dataclass
 class Simulator:
     accounts: dict[str, SimAccount] = field(default_factory=dict)
     requests: Counter[str] = field(default_factory=Counter)
-    release: asyncio.Event = field(default_factory=asyncio.Event)  # ends hung requests
+    clock: Callable[[], float] = time.monotonic
+    rate_limit: RateLimit = field(default_factory=RateLimit)
+    release: asyncio.Event = field(default_factory=asyncio.Event)  # ends every hung request
+    started: float | None = None
+    _recent: dict[str, deque[float]] = field(default_factory=dict)
 
     def add(self, name: str, account: SimAccount) -> SimAccount:
         self.accounts[name] = account
         return account
 
+    def elapsed(self) -> float:
+        if self.started is None:
+            self.started = self.clock()
+        return self.clock() - self.started
+
     def app(self) -> web.Application:
         app = web.Application()
-        app.router.add_get("/v2/balance", self._telnyx)
+        app.router.add_get("/v2/balance", self._bearer("telnyx"))
         app.router.add_get("/2010-04-01/Accounts/{sid}/Balance.json", self._twilio)
-        app.router.add_get("/rest/account/balance", self._clickatell_rest)
-        app.router.add_get("/public-client/balance", self._clickatell_platform)
-        app.router.add_get("/v1/billing/account_balance", self._youcom)
-        app.router.add_get("/api/v1/user/balance", self._telecom23)
+        app.router.add_get("/rest/account/balance", self._bearer("clickatell"))
+        app.router.add_get(
+            "/public-client/balance", self._header("clickatell-platform", "Authorization")
+        )
+        app.router.add_get("/v1/billing/account_balance", self._header("youcom", "X-API-Key"))
+        app.router.add_get("/api/v1/user/balance", self._header("23telecom", "X-API-Key"))
+        app.router.add_get("/-/sim/accounts", self._list)
+        app.router.add_post("/-/sim/accounts/{name}", self._change)
+        app.router.add_post("/-/sim/release", self._release)
+        self.elapsed()  # scenarios count from here
         return app
 
-    def _find(self, provider: str, key: str | None) -> tuple[str, SimAccount] | None:
-        for name, account in self.accounts.items():
-            if account.provider == provider and key is not None and account.key == key:
-                self.requests[name] += 1
-                return name, account
-        return None
+    # --- provider endpoints ---
 
-    async def _faulted(
-        self, account: SimAccount, request: web.Request
-    ) -> web.StreamResponse | None:
-        if account.fault is None:
-            return None
-        if account.fault == "hang":
-            await self.release.wait()
-        return await say.fault(account.fault, account.provider, request, account.retry_after)
+    def _bearer(self, provider: str) -> Callable[[web.Request], Any]:
+        async def handle(request: web.Request) -> web.StreamResponse:
+            header = request.headers.get("Authorization", "")
+            key = header.removeprefix("Bearer ") if header.startswith("Bearer ") else None
+            if provider == "clickatell" and request.headers.get("X-Version") != "1":
+                key = None  # the REST API answers only versioned requests
+            return await self._answer(provider, key, request)
 
-    async def _telnyx(self, request: web.Request) -> web.StreamResponse:
-        found = self._find("telnyx", _bearer(request))
-        if found is None:
-            return say.telnyx_error(
-                401,
-                "10009",
-                "Authentication failed",
-                "Could not understand the provided credentials.",
-            )
-        account = found[1]
-        return await self._faulted(account, request) or web.json_response(
-            {"data": say.telnyx_balance(account)}
-        )
+        return handle
+
+    def _header(self, provider: str, name: str) -> Callable[[web.Request], Any]:
+        async def handle(request: web.Request) -> web.StreamResponse:
+            return await self._answer(provider, request.headers.get(name), request)
+
+        return handle
 
     async def _twilio(self, request: web.Request) -> web.StreamResponse:
+        user, password = _basic_auth(request)
         sid = request.match_info["sid"]
-        user, password = _basic(request)
-        found = None
         for name, account in self.accounts.items():
             if (
                 account.provider == "twilio"
                 and account.account_sid == sid
-                and account.key == password
+                and user
+                and password == account.key
             ):
-                self.requests[name] += 1
-                found = account
-        if found is None or user is None:
-            return say.twilio_error(401, 20003, "Authenticate")
-        if (fault := await self._faulted(found, request)) is not None:
-            return fault
-        if found.state == "subaccount":
-            return web.json_response({"account_sid": sid, "balance": None, "currency": None})
+                return await self._serve(name, account, request, sid)
+        return say.refused("twilio", 401)
+
+    async def _answer(
+        self, provider: str, key: str | None, request: web.Request
+    ) -> web.StreamResponse:
+        for name, account in self.accounts.items():
+            if account.provider == provider and key is not None and key == account.key:
+                return await self._serve(name, account, request, "")
+        return say.refused(provider, 401)
+
+    async def _serve(
+        self, name: str, account: SimAccount, request: web.Request, sid: str
+    ) -> web.StreamResponse:
+        self.requests[name] += 1
+        if account.scenario is not None:
+            account.scenario.apply(account, self.elapsed())
+        wait = self._over_limit(name)
+        if wait is not None:
+            return say.rate_limited(account.provider, wait)
+        if account.fault is not None:
+            return await say.fault(account.fault, account, request, self.release.wait)
+        return say.balance(account, sid)
+
+    def _over_limit(self, name: str) -> int | None:
+        now = self.clock()
+        recent = self._recent.setdefault(name, deque())
+        while recent and recent[0] <= now - self.rate_limit.window:
+            recent.popleft()
+        if len(recent) >= self.rate_limit.requests:
+            return max(1, int(recent[0] + self.rate_limit.window - now + 0.999))
+        recent.append(now)
+        return None
+
+    # --- control interface ---
+
+    async def _list(self, request: web.Request) -> web.Response:
         return web.json_response(
-            {"account_sid": sid, "balance": f"{found.balance:f}", "currency": found.currency}
-        )
-
-    async def _clickatell_rest(self, request: web.Request) -> web.StreamResponse:
-        found = self._find("clickatell", _bearer(request))
-        if found is None or request.headers.get("X-Version") != "1":
-            return say.clickatell_error(401, "001", "Authentication failed")
-        account = found[1]
-        return await self._faulted(account, request) or web.json_response(
-            {"data": {"balance": f"{account.balance:f}"}}
-        )
-
-    async def _clickatell_platform(self, request: web.Request) -> web.StreamResponse:
-        found = self._find("clickatell-platform", request.headers.get("Authorization"))
-        if found is None:
-            return say.clickatell_error(401, 1, "Authentication failed")
-        account = found[1]
-        return await self._faulted(account, request) or web.json_response(
-            {"balance": float(account.balance), "currency": account.currency}
-        )
-
-    async def _youcom(self, request: web.Request) -> web.StreamResponse:
-        found = self._find("youcom", request.headers.get("X-API-Key"))
-        if found is None:
-            return web.json_response({"detail": "Invalid or missing API key"}, status=401)
-        account = found[1]
-        body = {
-            "data": {
-                "type": "account",
-                "id": account.entity_id or "ent_0000",
-                "attributes": {"balance": float(account.balance * 100)},
+            {
+                name: {**account.describe(), "requests": self.requests[name]}
+                for name, account in self.accounts.items()
             }
-        }
-        return await self._faulted(account, request) or web.json_response(body)
+        )
 
-    async def _telecom23(self, request: web.Request) -> web.StreamResponse:
-        found = self._find("23telecom", request.headers.get("X-API-Key"))
-        if found is None:
-            return web.json_response(
-                {
-                    "status": False,
-                    "error_code": "INVALID_API_KEY",
-                    "description": "Invalid API key",
-                },
-                status=401,
-            )
-        account = found[1]
-        if (fault := await self._faulted(account, request)) is not None:
-            return fault
-        return say.telecom23_balance(account)
+    async def _change(self, request: web.Request) -> web.Response:
+        account = self.accounts.get(request.match_info["name"])
+        if account is None:
+            raise web.HTTPNotFound(text="no such simulated account\n")
+        try:
+            change = await request.json()
+            problems = apply_change(account, change)
+        except ValueError:
+            problems = ["body must be a JSON object"]
+        if problems:
+            return web.Response(status=400, text="\n".join(problems) + "\n")
+        return web.json_response(
+            {**account.describe(), "requests": self.requests[request.match_info["name"]]}
+        )
 
-
-def _bearer(request: web.Request) -> str | None:
-    header = request.headers.get("Authorization", "")
-    return header.removeprefix("Bearer ") if header.startswith("Bearer ") else None
+    async def _release(self, request: web.Request) -> web.Response:
+        self.release.set()
+        self.release = asyncio.Event()
+        return web.Response(text="released\n")
 
 
-def _basic(request: web.Request) -> tuple[str | None, str | None]:
-    header = request.headers.get("Authorization", "")
-    if not header.startswith("Basic "):
-        return None, None
+def apply_change(account: SimAccount, change: Any) -> list[str]:
+    """Set balance, state, fault, retry_after or stop the scenario; a list of problems otherwise."""
+    if not isinstance(change, dict):
+        return ["body must be a JSON object"]
+    problems = [
+        f"unknown field {key!r}"
+        for key in change
+        if key not in ("balance", "state", "fault", "retry_after", "scenario")
+    ]
+    if "balance" in change:
+        try:
+            account.balance = Decimal(str(change["balance"]))
+        except InvalidOperation:
+            problems.append("balance must be a number")
+    if "state" in change:
+        if change["state"] not in STATES:
+            problems.append(f"state must be one of {', '.join(STATES)}")
+        else:
+            account.state = change["state"]
+    if "fault" in change:
+        if change["fault"] is not None and change["fault"] not in say.FAULTS:
+            problems.append(f"fault must be null or one of {', '.join(say.FAULTS)}")
+        else:
+            account.fault = change["fault"]
+    if "retry_after" in change:
+        account.retry_after = str(int(change["retry_after"]))
+    if "scenario" in change:
+        if change["scenario"] is not None:
+            problems.append("scenario can only be stopped (null)")
+        else:
+            account.scenario = None
+    return problems
+
+
+def _basic_auth(request: web.Request) -> tuple[str | None, str | None]:
     try:
-        user, _, password = base64.b64decode(header[6:]).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError):
+        credentials = BasicAuth.decode(request.headers.get("Authorization", ""))
+    except ValueError:
         return None, None
-    return user, password
+    return credentials.login, credentials.password
