@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from exporter.secret import Secret
 
@@ -18,6 +19,7 @@ class AccountConfig:
     # Provider-specific plain settings (account_sid, api, currency...) and credentials.
     settings: Mapping[str, str] = field(default_factory=dict)
     secrets: Mapping[str, Secret] = field(default_factory=dict)
+    low_balance: Decimal | None = None  # alert threshold, in the account's currency
 
     def setting(self, key: str) -> str | None:
         return self.settings.get(key)

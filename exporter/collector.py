@@ -46,6 +46,11 @@ def families(snapshot: Snapshot) -> list[Metric]:
             "billing_available_credit", "Available amount to spend, where reported.", MONEY
         ),
     }
+    threshold = _gauge(
+        "billing_low_balance_threshold",
+        "The configured low-balance alert threshold, in the account's currency.",
+        MONEY,
+    )
     blocked = _gauge(
         "billing_credit_blocked", "1 when the provider says sending is blocked.", ACCOUNT
     )
@@ -83,7 +88,7 @@ def families(snapshot: Snapshot) -> list[Metric]:
 
     for account in snapshot.accounts:
         labels = [account.provider, account.name]
-        _account_series(account, labels, money, blocked, updated)
+        _account_series(account, labels, money, threshold, blocked, updated)
         if account.ready is not None:  # both known from the first valid answer on
             degraded.add_metric(labels, float(account.degraded))
             ready.add_metric(labels, float(account.ready))
@@ -102,6 +107,7 @@ def families(snapshot: Snapshot) -> list[Metric]:
 
     return [
         *money.values(),
+        threshold,
         blocked,
         degraded,
         ready,
@@ -122,6 +128,7 @@ def _account_series(
     account: AccountState,
     labels: list[str],
     money: dict[str, GaugeMetricFamily],
+    threshold: GaugeMetricFamily,
     blocked: GaugeMetricFamily,
     updated: GaugeMetricFamily,
 ) -> None:
@@ -132,6 +139,8 @@ def _account_series(
         value: Decimal | None = getattr(figures, key)
         if value is not None:
             family.add_metric([*labels, figures.currency], float(value))
+    if account.low_balance is not None:  # labelled like the money it is compared with
+        threshold.add_metric([*labels, figures.currency], float(account.low_balance))
     if figures.credit_blocked is not None:
         blocked.add_metric(labels, float(figures.credit_blocked))
     if figures.provider_updated is not None:

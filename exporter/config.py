@@ -10,6 +10,7 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -30,7 +31,7 @@ DEFAULT_MAX_CONCURRENT_REQUESTS = 8
 TOP_KEYS = ("global", "defaults", "accounts")
 GLOBAL_KEYS = ("min_interval", "max_concurrent_requests")
 DEFAULT_KEYS = ("interval", "timeout")
-COMMON_ACCOUNT_KEYS = ("name", "provider", "interval", "timeout", "base_url")
+COMMON_ACCOUNT_KEYS = ("name", "provider", "interval", "timeout", "base_url", "low_balance")
 _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -248,6 +249,7 @@ class _Parser:
         base_url = self.text(raw, "base_url", where)
         if base_url is not None:
             self.check_url(base_url, where)
+        low_balance = self.threshold(raw, "low_balance", where)
 
         settings: dict[str, str] = {}
         secrets: dict[str, Secret] = {}
@@ -280,7 +282,24 @@ class _Parser:
             base_url=base_url,
             settings=settings,
             secrets=secrets,
+            low_balance=low_balance,
         )
+
+    def threshold(self, raw: dict[str, Any], key: str, where: str) -> Decimal | None:
+        """An amount in the account's currency: a YAML number or a numeric string."""
+        value = raw.get(key)
+        if value is None:
+            return None
+        try:
+            if isinstance(value, bool) or not isinstance(value, int | float | str):
+                raise InvalidOperation
+            amount = Decimal(str(value).strip())
+            if not amount.is_finite():
+                raise InvalidOperation
+        except InvalidOperation:
+            self.problem(where, f"{key}: must be a number (an amount in the account's currency)")
+            return None
+        return amount
 
     def text(self, raw: dict[str, Any], key: str, where: str) -> str | None:
         value = raw.get(key)

@@ -35,6 +35,7 @@ class AccountState:
     name: str
     provider: str
     interval: float
+    low_balance: Decimal | None = None
     money: Money | None = None
     last_success: float | None = None
     up: bool | None = None  # None until the first poll finished
@@ -142,10 +143,12 @@ class SnapshotStore:
         for account in accounts:
             known = self._states.get(account.name)
             if known is not None and known.provider == account.provider:
-                states[account.name] = replace(known, interval=account.interval)
+                states[account.name] = replace(
+                    known, interval=account.interval, low_balance=account.low_balance
+                )
             else:
                 states[account.name] = AccountState(
-                    account.name, account.provider, account.interval
+                    account.name, account.provider, account.interval, account.low_balance
                 )
         self._states = states
         self._changed()

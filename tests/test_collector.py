@@ -309,3 +309,25 @@ def test_promtool_finds_nothing_to_say_about_the_exposition() -> None:
         check=False,
     )
     assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+
+
+def test_low_balance_threshold_carries_the_money_labels_once_the_currency_is_known() -> None:
+    store = SnapshotStore()
+    store.set_accounts(
+        [
+            AccountConfig("sms-eu", "telnyx", 300.0, 15.0, low_balance=Decimal("50")),
+            AccountConfig("voice", "telnyx", 300.0, 15.0),
+        ]
+    )
+    assert not any(name == "billing_low_balance_threshold" for name, _ in samples(store))
+
+    read(store, T0, 0.1, full_reading(), "sms-eu")
+    read(store, T0, 0.1, full_reading(), "voice")
+    thresholds = {
+        labels: value
+        for (name, labels), value in samples(store).items()
+        if name == "billing_low_balance_threshold"
+    }
+    assert thresholds == {
+        (("account", "sms-eu"), ("currency", "USD"), ("provider", "telnyx")): 50.0,
+    }

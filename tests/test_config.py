@@ -8,6 +8,7 @@ load_config. Every secret in these files contains "CANARY": no message may show 
 from __future__ import annotations
 
 import os
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -469,4 +470,14 @@ def test_describe_lists_each_account() -> None:
         "inherits: telnyx every 10m",
         "own-interval: youcom every 1h30m",
         "own-timeout: 23telecom every 10m",
+    ]
+
+
+def test_low_balance_thresholds_are_exact_amounts() -> None:
+    config = load_config(GOOD / "low_balance.yml", environ={})
+    assert [account.low_balance for account in config.accounts] == [
+        Decimal("50"),
+        Decimal("12.5"),
+        Decimal("1000"),
+        None,
     ]
