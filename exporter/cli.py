@@ -117,14 +117,14 @@ async def run_demo(args: argparse.Namespace) -> int:
         config = demo_config(simulator.url)
         if args.once:
             return await run_once(config)
-        host = args.host or "localhost"
-        base = f"http://{host}:{args.port}"
-        print(f"balance-exporter demo: {len(config.accounts)} simulated accounts")
-        print(f"  metrics:             {base}{args.telemetry_path}")
-        print(f"  landing page:        {base}/")
-        print(f"  simulated providers: {simulator.url}/-/sim/accounts")
-        sys.stdout.flush()
-        return await serve(args, config, source=lambda: demo_config(simulator.url))
+        base = f"http://{args.host or 'localhost'}:{args.port}"
+        banner = [
+            f"balance-exporter demo: {len(config.accounts)} simulated accounts",
+            f"  metrics:             {base}{args.telemetry_path}",
+            f"  landing page:        {base}/",
+            f"  simulated providers: {simulator.url}/-/sim/accounts",
+        ]
+        return await serve(args, config, lambda: demo_config(simulator.url), banner)
     finally:
         await simulator.stop()
 
@@ -141,7 +141,10 @@ async def run_once(config: Config) -> int:
 
 
 async def serve(
-    args: argparse.Namespace, config: Config, source: Callable[[], Config] | None = None
+    args: argparse.Namespace,
+    config: Config,
+    source: Callable[[], Config] | None = None,
+    banner: Sequence[str] = (),
 ) -> int:
     daemon = Daemon(source or args.config_file, config)
     runner = web.AppRunner(
@@ -166,6 +169,8 @@ async def serve(
             "version": __version__,
         },
     )
+    if banner:  # printed once the address is really ours
+        print("\n".join(banner), flush=True)
 
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -32,3 +32,21 @@ def http() -> Iterator[Any]:
 async def session() -> AsyncIterator[aiohttp.ClientSession]:
     async with new_session() as client:
         yield client
+
+
+# --- Tables a test prints at the end of the run (the fault matrix) ---------------------------
+
+_REPORT_TABLES = pytest.StashKey[dict[str, list[str]]]()
+
+
+@pytest.fixture
+def report_table(request: pytest.FixtureRequest) -> dict[str, list[str]]:
+    """Title -> lines; whatever a test puts here is printed in the terminal summary."""
+    return request.config.stash.setdefault(_REPORT_TABLES, {})
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    for title, lines in terminalreporter.config.stash.get(_REPORT_TABLES, {}).items():
+        terminalreporter.section(title)
+        for line in lines:
+            terminalreporter.write_line(line)

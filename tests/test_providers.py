@@ -1354,3 +1354,14 @@ async def test_23telecom_wrong_shape_is_invalid(
     failure = await fail(telecom23(), session)
 
     assert failure.reason is Reason.INVALID_RESPONSE
+
+
+async def test_twilio_answer_without_a_balance_field_is_invalid_not_a_subaccount(
+    http: Any, session: aiohttp.ClientSession
+) -> None:
+    answer(http, TWILIO_URL, '{"result": ["unexpected"]}')
+
+    failure = await fail(twilio(), session)
+
+    assert failure.reason is Reason.INVALID_RESPONSE
+    assert failure.message == "response has no balance field"

@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 from aiohttp import encode_basic_auth
 
 from exporter.errors import PollError, Reason
-from exporter.parsing import amount, currency, mapping, optional_text
+from exporter.parsing import amount, currency, invalid, mapping, optional_text
 from exporter.providers.base import ErrorDetail, Field, Provider, Request, Response, text_of
 from exporter.reading import Reading
 
@@ -69,7 +69,9 @@ class Twilio(Provider):
 
     def parse(self, response: Response) -> Reading:
         body = mapping(response.json(), "response")
-        if body.get("balance") is None:
+        if "balance" not in body:
+            raise invalid("response has no balance field")
+        if body["balance"] is None:  # documented: child accounts carry no balance
             raise PollError(Reason.CLIENT_ERROR, SUBACCOUNT_HINT, status=response.status)
         return Reading(
             currency=currency(body, "currency", "response"),

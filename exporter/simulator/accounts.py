@@ -31,6 +31,7 @@ class SimAccount:
     retry_after: str = "30"  # seconds, for faults that ask the client to wait
     scenario: Scenario | None = None
     served: Decimal | None = None  # the balance of the last trustworthy answer given
+    api_key_sid: str | None = None  # Twilio: an API key (SK...) that may stand for the account
 
     def __post_init__(self) -> None:
         if self.provider not in PROVIDERS:
@@ -46,6 +47,8 @@ class SimAccount:
             "provider": self.provider,
             "balance": str(self.balance),
             "currency": self.currency,
+            "credit_limit": None if self.credit_limit is None else str(self.credit_limit),
+            "pending": None if self.pending is None else str(self.pending),
             "state": self.state,
             "fault": self.fault,
             "retry_after": self.retry_after,

@@ -9,6 +9,7 @@ A control interface under /-/sim/ lets tests and the demo read and change all of
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections import Counter, deque
 from collections.abc import Callable
@@ -35,6 +36,7 @@ class Simulator:
     accounts: dict[str, SimAccount] = field(default_factory=dict)
     requests: Counter[str] = field(default_factory=Counter)
     clock: Callable[[], float] = time.monotonic
+    wall_clock: Callable[[], float] = time.time  # for the HTTP dates it writes (Retry-After)
     rate_limit: RateLimit = field(default_factory=RateLimit)
     release: asyncio.Event = field(default_factory=asyncio.Event)  # ends every hung request
     started: float | None = None
@@ -90,7 +92,8 @@ class Simulator:
             if (
                 account.provider == "twilio"
                 and account.account_sid == sid
-                and user
+                and user is not None
+                and user in (account.account_sid, account.api_key_sid)
                 and password == account.key
             ):
                 return await self._serve(name, account, request, sid)
@@ -114,7 +117,11 @@ class Simulator:
         if wait is not None:
             return say.rate_limited(account.provider, wait)
         if account.fault is not None:
-            return await say.fault(account.fault, account, request, self.release.wait)
+            return await say.fault(
+                account.fault, account, request, self.release.wait, self.wall_clock
+            )
+        if account.provider == "clickatell" and _wants_xml(request):
+            return say.clickatell_rest_xml(account)
         return say.balance(account, sid)
 
     def _over_limit(self, name: str) -> int | None:
@@ -123,7 +130,7 @@ class Simulator:
         while recent and recent[0] <= now - self.rate_limit.window:
             recent.popleft()
         if len(recent) >= self.rate_limit.requests:
-            return max(1, int(recent[0] + self.rate_limit.window - now + 0.999))
+            return max(1, math.ceil(recent[0] + self.rate_limit.window - now))
         recent.append(now)
         return None
 
@@ -143,9 +150,10 @@ class Simulator:
             raise web.HTTPNotFound(text="no such simulated account\n")
         try:
             change = await request.json()
-            problems = apply_change(account, change)
         except ValueError:
             problems = ["body must be a JSON object"]
+        else:
+            problems = apply_change(account, change)
         if problems:
             return web.Response(status=400, text="\n".join(problems) + "\n")
         return web.json_response(
@@ -159,7 +167,10 @@ class Simulator:
 
 
 def apply_change(account: SimAccount, change: Any) -> list[str]:
-    """Set balance, state, fault, retry_after or stop the scenario; a list of problems otherwise."""
+    """Set balance, state, fault, retry_after or stop the scenario; a list of problems otherwise.
+
+    Nothing is changed unless the whole change is valid.
+    """
     if not isinstance(change, dict):
         return ["body must be a JSON object"]
     problems = [
@@ -167,29 +178,39 @@ def apply_change(account: SimAccount, change: Any) -> list[str]:
         for key in change
         if key not in ("balance", "state", "fault", "retry_after", "scenario")
     ]
+    balance = account.balance
     if "balance" in change:
         try:
-            account.balance = Decimal(str(change["balance"]))
+            balance = Decimal(str(change["balance"]))
         except InvalidOperation:
             problems.append("balance must be a number")
-    if "state" in change:
-        if change["state"] not in STATES:
-            problems.append(f"state must be one of {', '.join(STATES)}")
         else:
-            account.state = change["state"]
-    if "fault" in change:
-        if change["fault"] is not None and change["fault"] not in say.FAULTS:
-            problems.append(f"fault must be null or one of {', '.join(say.FAULTS)}")
-        else:
-            account.fault = change["fault"]
+            if isinstance(change["balance"], bool) or not balance.is_finite():
+                problems.append("balance must be a number")
+    if "state" in change and change["state"] not in STATES:
+        problems.append(f"state must be one of {', '.join(STATES)}")
+    if "fault" in change and change["fault"] is not None and change["fault"] not in say.FAULTS:
+        problems.append(f"fault must be null or one of {', '.join(say.FAULTS)}")
+    retry_after = account.retry_after
     if "retry_after" in change:
-        account.retry_after = str(int(change["retry_after"]))
-    if "scenario" in change:
-        if change["scenario"] is not None:
-            problems.append("scenario can only be stopped (null)")
+        seconds = change["retry_after"]
+        if isinstance(seconds, int) and not isinstance(seconds, bool) and seconds >= 0:
+            retry_after = str(seconds)
+        elif isinstance(seconds, str) and seconds.isascii() and seconds.isdigit():
+            retry_after = str(int(seconds))
         else:
-            account.scenario = None
-    return problems
+            problems.append("retry_after must be a whole number of seconds, 0 or more")
+    if change.get("scenario", None) is not None:
+        problems.append("scenario can only be stopped (null)")
+    if problems:
+        return problems
+    account.balance = balance
+    account.state = change.get("state", account.state)
+    account.fault = change.get("fault", account.fault)
+    account.retry_after = retry_after
+    if "scenario" in change:
+        account.scenario = None
+    return []
 
 
 def _basic_auth(request: web.Request) -> tuple[str | None, str | None]:
@@ -198,3 +219,8 @@ def _basic_auth(request: web.Request) -> tuple[str | None, str | None]:
     except ValueError:
         return None, None
     return credentials.login, credentials.password
+
+
+def _wants_xml(request: web.Request) -> bool:
+    accept = request.headers.get("Accept", "")
+    return "application/xml" in accept and "application/json" not in accept

@@ -89,6 +89,19 @@ def _clickatell_rest(account: SimAccount, sid: str) -> web.Response:
     return web.json_response({"data": {"balance": f"{account.balance:.2f}"}})
 
 
+def clickatell_rest_xml(account: SimAccount) -> web.Response:
+    """The REST API's answer to ``Accept: application/xml``, as its documentation shows it."""
+    account.served = account.balance
+    return web.Response(
+        text=(
+            '<?xml version="1.0"?>\n<response>\n    <data>\n'
+            f"        <balance>{account.balance:.2f}</balance>\n"
+            "    </data>\n</response>\n"
+        ),
+        content_type="application/xml",
+    )
+
+
 def _clickatell_platform(account: SimAccount, sid: str) -> web.Response:
     account.served = account.balance
     return web.json_response({"balance": float(account.balance), "currency": account.currency})
@@ -124,9 +137,14 @@ def _telecom23(account: SimAccount, sid: str) -> web.Response:
                 "X-Sms-Gateway-Reason": "cache_disabled",
             },
         )
-    if account.state == "degraded-header":
+    if account.state == "degraded-header":  # only the headers tell: a zero balance, blocked
         return web.json_response(
-            {"balance": 0, "currency": account.currency, "updated": account.updated},
+            {
+                "balance": 0,
+                "currency": account.currency,
+                "updated": account.updated,
+                "credit_blocked": True,
+            },
             headers={
                 "X-Sms-Gateway-Status": "partial",
                 "X-Sms-Gateway-Reason": "cache_miss_refresh_failed",
@@ -229,14 +247,17 @@ def refused(provider: str, status: int) -> web.Response:
 
 
 def rate_limited(
-    provider: str, wait: int, *, as_date: bool = False, bare: bool = False
+    provider: str,
+    wait: int,
+    *,
+    as_date: bool = False,
+    bare: bool = False,
+    now: Callable[[], float] = time.time,
 ) -> web.Response:
-    """Each provider's own way of saying "too many requests"."""
+    """Each provider's own way of saying "too many requests"; ``now`` is the wall clock."""
     headers: dict[str, str] = {}
     if not bare:
-        headers["Retry-After"] = (
-            formatdate(time.time() + wait, usegmt=True) if as_date else str(wait)
-        )
+        headers["Retry-After"] = formatdate(now() + wait, usegmt=True) if as_date else str(wait)
     if provider == "telnyx":
         if not bare:
             headers["x-ratelimit-reset"] = str(wait)
@@ -261,8 +282,10 @@ def server_error(provider: str, status: int, headers: dict[str, str] | None = No
         )
     if provider == "twilio":
         return twilio_error(status, 20500, "Internal Server Error", headers)
-    if provider in ("clickatell", "clickatell-platform"):
+    if provider == "clickatell":
         return clickatell_error(status, "999", "Internal error", headers)
+    if provider == "clickatell-platform":  # the platform's codes are numbers
+        return clickatell_error(status, 999, "Internal error", headers)
     if provider == "23telecom":
         return telecom23_error(status, "INTERNAL_ERROR", "Internal error", headers)
     return web.json_response({"detail": "Internal Server Error"}, status=status, headers=headers)
@@ -272,8 +295,13 @@ def server_error(provider: str, status: int, headers: dict[str, str] | None = No
 
 
 async def fault(
-    name: str, account: SimAccount, request: web.Request, hang: Callable[[], Awaitable[object]]
+    name: str,
+    account: SimAccount,
+    request: web.Request,
+    hang: Callable[[], Awaitable[object]],
+    now: Callable[[], float] = time.time,
 ) -> web.StreamResponse:
+    """The answer ``name`` gives; ``now`` is the wall clock that HTTP dates are written from."""
     provider = account.provider
     wait = int(account.retry_after)
     if name == "hang":
@@ -295,7 +323,9 @@ async def fault(
     if name == "503-retry-after":
         return server_error(provider, 503, {"Retry-After": str(wait)})
     if name in ("429-seconds", "429-date", "429-bare"):
-        return rate_limited(provider, wait, as_date=name == "429-date", bare=name == "429-bare")
+        return rate_limited(
+            provider, wait, as_date=name == "429-date", bare=name == "429-bare", now=now
+        )
     if name in ("401", "403"):
         return refused(provider, int(name))
     if name == "malformed-json":

@@ -1,0 +1,185 @@
+"""``balance-exporter --demo``, run as a real process: no file, no secret, five providers."""
+
+from __future__ import annotations
+
+import math
+import re
+import subprocess
+import sys
+import time
+from html import unescape
+from pathlib import Path
+
+import aiohttp
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_harness import ExporterProcess, environment, free_port, wait_until
+
+from exporter.demo import demo_accounts
+from exporter.errors import Reason
+from exporter.simulator import SimAccount
+from exporter.simulator.scenarios import DrainAndTopUp
+
+PROCESS_DEADLINE = 60.0
+READY_DEADLINE = 30.0  # first polls are spread over 10 s
+DEMO = {name: account for name, (account, _) in demo_accounts().items()}
+DEMO_KEYS = [account.key for account in DEMO.values()]
+FIVE_PROVIDERS = {"telnyx", "twilio", "clickatell", "youcom", "23telecom"}
+LOG_LINE = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S*)')
+# Balances of the accounts whose demo scenario leaves the balance alone.
+STEADY = {
+    "sms-us": ("telnyx", "USD", -12.4),
+    "voice": ("twilio", "USD", 84.27),
+    "bulk-za": ("clickatell", "ZAR", 1267.92865),
+    "search": ("youcom", "USD", 7189.245),
+    "search-team2": ("youcom", "USD", 7189.245),
+    "sms-uk": ("23telecom", "EUR", 1250.5),
+    "sms-uk-empty": ("23telecom", "EUR", 0.0),
+}
+DRAINING = {"sms-eu": ("telnyx", "USD"), "bulk": ("clickatell", "credits")}
+
+
+def _samples(exposition: str, name: str) -> dict[str, tuple[dict[str, str], float]]:
+    """Samples of ``name`` by account (one each)."""
+    found: dict[str, tuple[dict[str, str], float]] = {}
+    for family in text_string_to_metric_families(exposition):
+        for sample in family.samples:
+            if sample.name == name:
+                key = sample.labels.get("account", "") + "/" + sample.labels.get("reason", "")
+                assert key not in found, (name, key)
+                found[key] = (sample.labels, sample.value)
+    return found
+
+
+def _by_account(exposition: str, name: str) -> dict[str, float]:
+    return {labels["account"]: value for labels, value in _samples(exposition, name).values()}
+
+
+def _drained(account: SimAccount, seconds: float) -> set[float]:
+    """Every balance the account's DrainAndTopUp scenario shows within ``seconds``."""
+    scenario = account.scenario
+    assert isinstance(scenario, DrainAndTopUp)
+    probe = SimAccount(account.provider, account.key)
+    values = set()
+    for elapsed in range(math.ceil(seconds) + 1):
+        scenario.apply(probe, elapsed)
+        values.add(float(probe.balance))
+    return values
+
+
+def _balances_are_the_demo_ones(exposition: str, seconds: float) -> None:
+    balances = _samples(exposition, "billing_balance")
+    assert {labels["account"] for labels, _ in balances.values()} == set(STEADY) | set(DRAINING)
+    for labels, value in balances.values():
+        name = labels["account"]
+        if name in STEADY:
+            assert (labels["provider"], labels["currency"], value) == STEADY[name]
+        else:
+            assert (labels["provider"], labels["currency"]) == DRAINING[name]
+            assert value in _drained(DEMO[name], seconds), (name, value)
+    assert {labels["provider"] for labels, _ in balances.values()} == FIVE_PROVIDERS
+
+
+def _log_lines(stderr: str) -> list[dict[str, str]]:
+    return [dict(LOG_LINE.findall(line)) for line in stderr.splitlines()]
+
+
+def test_demo_once_prints_balances_of_all_five_providers(tmp_path: Path) -> None:
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "exporter", "--demo", "--once"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=environment(),
+        timeout=PROCESS_DEADLINE,
+        check=False,
+    )
+    seconds = time.monotonic() - started
+
+    # Exit 1: the demo's Twilio subaccount has no balance of its own, by design.
+    assert result.returncode == 1, result.stderr
+    exposition = result.stdout
+    _balances_are_the_demo_ones(exposition, seconds)
+    up = _by_account(exposition, "billing_up")
+    assert up == {name: float(name != "voice-subaccount") for name in DEMO}
+    assert _by_account(exposition, "billing_polls_total") == dict.fromkeys(DEMO, 1.0)
+    failures = {
+        key: value
+        for key, (_, value) in _samples(exposition, "billing_poll_failures_total").items()
+    }
+    assert failures == {
+        f"{name}/{reason.value}": float(
+            name == "voice-subaccount" and reason is Reason.CLIENT_ERROR
+        )
+        for name in DEMO
+        for reason in Reason
+    }
+    assert _by_account(exposition, "billing_account_ready")["sms-uk-onboarding"] == 0
+    # The one failure is logged once, as a warning naming the account and the reason.
+    problems = [
+        line for line in _log_lines(result.stderr) if line.get("level") in ("warn", "error")
+    ]
+    assert [(line["account"], line["reason"], line["msg"]) for line in problems] == [
+        ("voice-subaccount", "client_error", '"poll failed"')
+    ]
+    for key in DEMO_KEYS:
+        assert key not in result.stderr
+        assert key not in result.stdout
+
+
+async def test_demo_serves_metrics_landing_page_and_readiness(tmp_path: Path) -> None:
+    address = f"127.0.0.1:{free_port()}"
+    exporter = ExporterProcess("--demo", "--web.listen-address", address, cwd=tmp_path)
+    started = time.monotonic()
+    async with exporter, aiohttp.ClientSession() as session:
+        banner = await exporter.output_matching(r"simulated providers:\s+(\S+)$", within=15.0)
+        assert f"balance-exporter demo: {len(DEMO)} simulated accounts" in exporter.stdout
+        assert re.search(rf"metrics:\s+http://{address}/metrics$", exporter.stdout, re.M)
+        assert re.search(rf"landing page:\s+http://{address}/$", exporter.stdout, re.M)
+        url = f"http://{address}"
+
+        async def ready() -> bool:
+            try:
+                async with session.get(f"{url}/-/ready") as response:
+                    return response.status == 200
+            except aiohttp.ClientConnectionError:
+                return False  # not listening yet
+
+        await wait_until(ready, "/-/ready to answer 200", READY_DEADLINE)
+
+        async with session.get(f"{url}/-/healthy") as response:
+            assert response.status == 200
+        async with session.get(f"{url}/metrics") as response:
+            assert response.status == 200
+            exposition = await response.text()
+        _balances_are_the_demo_ones(exposition, time.monotonic() - started)
+        assert set(_by_account(exposition, "billing_up")) == set(DEMO)
+
+        async with session.get(f"{url}/") as response:
+            assert response.status == 200
+            assert response.content_type == "text/html"
+            page = await response.text()
+        rows = {
+            cells[1]: (cells[0], cells[2], cells[4])
+            for cells in (
+                [unescape(cell) for cell in re.findall(r"<td>(.*?)</td>", row)]
+                for row in re.findall(r"<tr>(<td>.*?)</tr>", page)
+            )
+        }
+        assert set(rows) == set(DEMO)
+        assert rows["voice-subaccount"] == ("twilio", "failing: client_error", "-")
+        assert rows["sms-uk-onboarding"] == ("23telecom", "in setup", "-")
+        assert rows["sms-us"] == ("telnyx", "ok", "-12.40 USD")
+        assert rows["search"] == ("youcom", "ok", "7189.245 USD")
+
+        # The control interface the banner names answers for every simulated account.
+        async with session.get(banner[1]) as response:
+            assert response.status == 200
+            simulated = await response.json()
+        assert set(simulated) == set(DEMO)
+        assert all(account["requests"] >= 1 for account in simulated.values())
+
+    assert exporter.returncode == 0  # SIGTERM: a clean stop
+    for key in DEMO_KEYS:
+        assert key not in exporter.stderr
+        assert key not in exporter.stdout
