@@ -32,7 +32,7 @@ def demo_accounts() -> dict[str, tuple[SimAccount, str]]:
                 pending=Decimal("12.50"),
                 scenario=DrainAndTopUp(Decimal("500.00"), Decimal("40.00"), Decimal("6.00")),
             ),
-            "provider: telnyx, api_key: demo-telnyx-eu",
+            "provider: telnyx, api_key: demo-telnyx-eu, low_balance: 100",
         ),
         "sms-us": (
             SimAccount(
@@ -47,7 +47,8 @@ def demo_accounts() -> dict[str, tuple[SimAccount, str]]:
             SimAccount(
                 "twilio", "demo-twilio-token", balance=Decimal("84.27"), account_sid=TWILIO_SID
             ),
-            f"provider: twilio, account_sid: {TWILIO_SID}, auth_token: demo-twilio-token",
+            f"provider: twilio, account_sid: {TWILIO_SID}, auth_token: demo-twilio-token, "
+            "low_balance: 100",
         ),
         "voice-subaccount": (
             SimAccount("twilio", "demo-twilio-sub", account_sid=TWILIO_SUB_SID, state="subaccount"),
@@ -60,7 +61,7 @@ def demo_accounts() -> dict[str, tuple[SimAccount, str]]:
                 balance=Decimal("3000.50"),
                 scenario=DrainAndTopUp(Decimal("3000.50"), Decimal("200.00"), Decimal("25.00")),
             ),
-            "provider: clickatell, api_key: demo-clickatell-rest",
+            "provider: clickatell, api_key: demo-clickatell-rest, low_balance: 500",
         ),
         "bulk-za": (
             SimAccount(
@@ -70,13 +71,14 @@ def demo_accounts() -> dict[str, tuple[SimAccount, str]]:
                 currency="ZAR",
                 scenario=RateLimitBursts(every=300.0, lasting=45.0, after=90.0),
             ),
-            "provider: clickatell, api: platform, api_key: demo-clickatell-platform",
+            "provider: clickatell, api: platform, api_key: demo-clickatell-platform, "
+            "low_balance: 200",
         ),
         "search": (
             SimAccount(
                 "youcom", "demo-youcom-a", balance=Decimal("7189.245"), entity_id="ent_demo01"
             ),
-            "provider: youcom, api_key: demo-youcom-a",
+            "provider: youcom, api_key: demo-youcom-a, low_balance: 1000",
         ),
         "search-team2": (
             SimAccount(
@@ -92,7 +94,7 @@ def demo_accounts() -> dict[str, tuple[SimAccount, str]]:
                 currency="EUR",
                 scenario=DegradedAtTimes(every=300.0, lasting=90.0, after=60.0),
             ),
-            "provider: 23telecom, api_key: demo-23telecom-uk",
+            "provider: 23telecom, api_key: demo-23telecom-uk, low_balance: 100",
         ),
         "sms-uk-onboarding": (
             SimAccount(

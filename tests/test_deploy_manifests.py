@@ -1,0 +1,497 @@
+"""The deployment files agree with the exporter and with each other.
+
+Every manifest under deploy/ is parsed; ports, paths and file names are compared with the
+exporter's own defaults (exporter.cli) and the image (Dockerfile); the configurations they
+carry are parsed by the exporter's config parser with their secret files in place; the
+PrometheusRule holds exactly the groups of deploy/prometheus/alerts.yml. No Docker engine or
+cluster is needed.
+
+``python tests/test_deploy_manifests.py`` rewrites deploy/kubernetes/prometheusrule.yaml from
+alerts.yml after a change to the rules.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from exporter.cli import DEFAULT_LISTEN, parse_args, parse_listen_address
+from exporter.config import Config, ConfigError, parse_config
+from exporter.http import build_app
+from exporter.snapshot import SnapshotStore
+
+REPO = Path(__file__).resolve().parent.parent
+DEPLOY = REPO / "deploy"
+KUBERNETES = DEPLOY / "kubernetes"
+COMPOSE = DEPLOY / "compose"
+RULES = DEPLOY / "prometheus" / "alerts.yml"
+PROMETHEUS_RULE = KUBERNETES / "prometheusrule.yaml"
+
+PORT = parse_listen_address(DEFAULT_LISTEN)[1]
+TELEMETRY_PATH = parse_args([]).telemetry_path
+JOB = "balance-exporter"  # the job ExporterDown selects
+REAL_ACCOUNTS = re.compile(
+    r"^[ \t]*# >>> real accounts\n(.*?)^[ \t]*# <<< real accounts\n", re.M | re.S
+)
+
+PROMETHEUS_RULE_HEADER = """\
+# The rules of deploy/prometheus/alerts.yml for the Prometheus Operator, group for group.
+# Generated: after editing alerts.yml, run `python tests/test_deploy_manifests.py`
+# (tests/test_deploy_manifests.py checks that both hold the same groups).
+apiVersion: monitoring.coreos.com/v1
+kind: PrometheusRule
+metadata:
+  name: balance-exporter
+  labels:
+    app.kubernetes.io/name: balance-exporter
+spec:
+"""
+
+
+def render_prometheus_rule() -> str:
+    """alerts.yml's groups, text and all, indented under the PrometheusRule's spec."""
+    lines = RULES.read_text(encoding="utf-8").splitlines()
+    start = lines.index("groups:")
+    body = [f"  {line}" if line else "" for line in lines[start:]]
+    return PROMETHEUS_RULE_HEADER + "\n".join(body) + "\n"
+
+
+def load(path: Path) -> Any:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+# ------------------------------------------------------------------------------ the image
+
+
+def dockerfile() -> dict[str, str]:
+    """The last value of each instruction of the final stage, continuation lines joined."""
+    text = (REPO / "Dockerfile").read_text(encoding="utf-8").replace("\\\n", " ")
+    instructions: dict[str, str] = {}
+    for line in text.splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            keyword, _, rest = line.strip().partition(" ")
+            instructions[keyword.upper()] = rest.strip()
+    return instructions
+
+
+def image_config_path() -> str:
+    """Where the image's CMD points --config.file: the containers mount the config there."""
+    command = json.loads(dockerfile()["CMD"])
+    config_file: str = parse_args(command).config_file
+    return config_file
+
+
+def image_user() -> int:
+    return int(dockerfile()["USER"].split(":")[0])
+
+
+def test_the_image_serves_the_default_port_and_reads_an_absolute_config_path() -> None:
+    assert dockerfile()["EXPOSE"] == str(PORT)
+    assert json.loads(dockerfile()["ENTRYPOINT"]) == ["balance-exporter"]
+    assert image_config_path() == "/etc/balance-exporter/config.yml"
+    assert image_user() != 0
+
+
+def test_the_probed_paths_are_served_by_the_exporter() -> None:
+    app = build_app(SnapshotStore(), reload=_no_reload, telemetry_path=TELEMETRY_PATH)
+    paths = {resource.canonical for resource in app.router.resources()}
+    assert {"/-/healthy", "/-/ready", TELEMETRY_PATH} <= paths
+
+
+async def _no_reload() -> list[str]:
+    return []
+
+
+# --------------------------------------------------------------------------- every file
+
+
+def manifest_files() -> list[Path]:
+    return sorted(p for p in DEPLOY.rglob("*") if p.suffix in (".yml", ".yaml") and p.is_file())
+
+
+def test_every_manifest_parses() -> None:
+    files = manifest_files()
+    names = {str(p.relative_to(DEPLOY)) for p in files}
+    assert {
+        "prometheus/alerts.yml",
+        "prometheus/alerts.test.yml",
+        "prometheus/prometheus.yml",
+        "alertmanager/alertmanager.yml",
+        "compose/docker-compose.yml",
+        "compose/balance-exporter.yml",
+        "kubernetes/kustomization.yaml",
+        "kubernetes/configmap.yaml",
+        "kubernetes/deployment.yaml",
+        "kubernetes/service.yaml",
+        "kubernetes/secret.example.yaml",
+        "kubernetes/servicemonitor.yaml",
+        "kubernetes/prometheusrule.yaml",
+    } <= names
+    for path in files:
+        documents = [d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if d]
+        assert documents, path
+        if path.parent == KUBERNETES and path.name != "kustomization.yaml":
+            for document in documents:
+                assert {"apiVersion", "kind", "metadata"} <= set(document), path
+                assert document["metadata"]["name"], path
+
+
+# ---------------------------------------------------------------------------- Kubernetes
+
+
+def kube_objects() -> dict[str, dict[str, Any]]:
+    """Every object of the kustomization's resources and the example Secret, by kind."""
+    kustomization = load(KUBERNETES / "kustomization.yaml")
+    objects: dict[str, dict[str, Any]] = {}
+    for name in [*kustomization["resources"], "secret.example.yaml"]:
+        for document in yaml.safe_load_all((KUBERNETES / name).read_text(encoding="utf-8")):
+            assert document["kind"] not in objects, f"two {document['kind']} objects"
+            objects[document["kind"]] = document
+    return objects
+
+
+def container() -> dict[str, Any]:
+    (only,) = kube_objects()["Deployment"]["spec"]["template"]["spec"]["containers"]
+    result: dict[str, Any] = only
+    return result
+
+
+def test_kustomization_lists_every_manifest_but_the_example_secret() -> None:
+    kustomization = load(KUBERNETES / "kustomization.yaml")
+    listed = set(kustomization["resources"])
+    files = {p.name for p in KUBERNETES.glob("*.yaml")}
+    assert listed == files - {"kustomization.yaml", "secret.example.yaml"}
+    # The image the Deployment names is the one `images:` lets the operator set.
+    assert [image["name"] for image in kustomization["images"]] == [container()["image"]]
+    assert set(kube_objects()) == {
+        "ConfigMap",
+        "Deployment",
+        "Service",
+        "ServiceMonitor",
+        "PrometheusRule",
+        "Secret",
+    }
+
+
+def test_deployment_runs_the_exporter_on_its_default_port_and_config_path() -> None:
+    spec = container()
+    args = parse_args(spec["args"])  # the flags exist and parse
+    assert args.config_file == image_config_path()
+    assert args.listen == DEFAULT_LISTEN
+    assert args.telemetry_path == TELEMETRY_PATH
+    assert spec["ports"] == [{"name": "http", "containerPort": PORT, "protocol": "TCP"}]
+
+
+def test_deployment_probes_health_and_readiness_on_the_named_port() -> None:
+    spec = container()
+    assert spec["livenessProbe"]["httpGet"] == {"path": "/-/healthy", "port": "http"}
+    assert spec["readinessProbe"]["httpGet"] == {"path": "/-/ready", "port": "http"}
+
+
+def test_deployment_is_non_root_read_only_and_bounded() -> None:
+    deployment = kube_objects()["Deployment"]
+    pod = deployment["spec"]["template"]["spec"]
+    spec = container()
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["runAsUser"] == image_user()
+    assert spec["securityContext"] == {
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "runAsNonRoot": True,
+        "capabilities": {"drop": ["ALL"]},
+    }
+    for kind in ("requests", "limits"):
+        assert set(spec["resources"][kind]) == {"cpu", "memory"}
+    # One poller: two would send every provider twice the requests.
+    assert deployment["spec"]["replicas"] == 1
+    assert deployment["spec"]["strategy"] == {"type": "Recreate"}
+    labels = pod_labels()
+    assert deployment["spec"]["selector"]["matchLabels"].items() <= labels.items()
+
+
+def pod_labels() -> dict[str, str]:
+    labels: dict[str, str] = kube_objects()["Deployment"]["spec"]["template"]["metadata"]["labels"]
+    return labels
+
+
+def mounts() -> dict[str, tuple[str, dict[str, Any]]]:
+    """Mount path and volume, by volume name."""
+    pod = kube_objects()["Deployment"]["spec"]["template"]["spec"]
+    volumes = {volume["name"]: volume for volume in pod["volumes"]}
+    return {m["name"]: (m["mountPath"], volumes[m["name"]]) for m in container()["volumeMounts"]}
+
+
+def test_the_configmap_is_mounted_as_the_config_file() -> None:
+    objects = kube_objects()
+    config_path = image_config_path()
+    matches = [
+        (path, volume)
+        for path, volume in mounts().values()
+        if volume.get("configMap", {}).get("name") == objects["ConfigMap"]["metadata"]["name"]
+    ]
+    assert len(matches) == 1
+    path, volume = matches[0]
+    (item,) = volume["configMap"]["items"]
+    assert posixpath.join(path, item["path"]) == config_path
+    assert item["key"] in objects["ConfigMap"]["data"]
+
+
+def secret_mount() -> tuple[str, dict[str, Any]]:
+    objects = kube_objects()
+    matches = [
+        (path, volume)
+        for path, volume in mounts().values()
+        if volume.get("secret", {}).get("secretName") == objects["Secret"]["metadata"]["name"]
+    ]
+    assert len(matches) == 1
+    return matches[0]
+
+
+def secret_files(config_text: str) -> list[str]:
+    """Every *_file value of a config, in order."""
+    document = yaml.safe_load(config_text)
+    return [
+        value
+        for account in document["accounts"]
+        for key, value in account.items()
+        if key.endswith("_file")
+    ]
+
+
+def parse_with_secret_files(
+    text: str, mount: str, files: dict[str, str], tmp_path: Path, source: str
+) -> Config:
+    """Parse a config whose secret files live under ``mount``, with them written to tmp."""
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    for name, value in files.items():
+        (secrets / name).write_text(f"{value}\n", encoding="utf-8")
+    relocated, count = re.subn(
+        rf"^(\s*-?\s*\w+_file: ){re.escape(mount)}/", rf"\g<1>{secrets}/", text, flags=re.M
+    )
+    assert count == len(secret_files(text))
+    return parse_config(relocated, source, environ={}, base_dir=tmp_path / "elsewhere")
+
+
+def test_the_configmap_config_parses_with_the_secret_files_in_place(tmp_path: Path) -> None:
+    objects = kube_objects()
+    mount, volume = secret_mount()
+    keys: dict[str, str] = objects["Secret"]["stringData"]
+    assert volume["secret"]["defaultMode"] == 0o440  # readable through fsGroup
+    assert (
+        kube_objects()["Deployment"]["spec"]["template"]["spec"]["securityContext"]["fsGroup"]
+        == image_user()
+    )
+
+    (text,) = objects["ConfigMap"]["data"].values()
+    references = secret_files(text)
+    # Each reference names a file the Secret provides, and each key of the Secret is used.
+    assert all(posixpath.dirname(ref) == mount for ref in references)
+    assert sorted(posixpath.basename(ref) for ref in references) == sorted(keys)
+
+    config = parse_with_secret_files(text, mount, keys, tmp_path, "configmap.yaml")
+    assert [a.provider for a in config.accounts] == [
+        "telnyx",
+        "twilio",
+        "clickatell",
+        "youcom",
+        "23telecom",
+    ]
+    revealed = sorted(s.reveal() for a in config.accounts for s in a.secrets.values())
+    assert revealed == sorted(keys.values())
+    assert all(a.low_balance is not None for a in config.accounts)
+
+
+def test_the_configmap_config_fails_without_the_secret_files(tmp_path: Path) -> None:
+    """The check above means something: a missing key file is a config error."""
+    objects = kube_objects()
+    mount, _ = secret_mount()
+    keys = dict(objects["Secret"]["stringData"])
+    keys.pop("twilio-auth-token")
+    (text,) = objects["ConfigMap"]["data"].values()
+    with pytest.raises(ConfigError, match="auth_token_file: cannot read"):
+        parse_with_secret_files(text, mount, keys, tmp_path, "configmap.yaml")
+
+
+def test_service_exposes_the_named_metrics_port_of_the_pods() -> None:
+    service = kube_objects()["Service"]
+    assert service["metadata"]["name"] == JOB  # the job label of a ServiceMonitor's targets
+    assert service["spec"]["ports"] == [
+        {"name": "metrics", "port": PORT, "targetPort": "http", "protocol": "TCP"}
+    ]
+    assert service["spec"]["selector"].items() <= pod_labels().items()
+
+
+def test_servicemonitor_scrapes_the_service_port_on_the_telemetry_path() -> None:
+    objects = kube_objects()
+    monitor = objects["ServiceMonitor"]
+    (endpoint,) = monitor["spec"]["endpoints"]
+    assert endpoint["port"] == objects["Service"]["spec"]["ports"][0]["name"]
+    assert endpoint["path"] == TELEMETRY_PATH
+    selector = monitor["spec"]["selector"]["matchLabels"]
+    assert selector.items() <= objects["Service"]["metadata"]["labels"].items()
+
+
+def test_prometheusrule_holds_exactly_the_groups_of_alerts_yml() -> None:
+    rule = kube_objects()["PrometheusRule"]
+    assert rule["apiVersion"] == "monitoring.coreos.com/v1"
+    groups = load(RULES)["groups"]
+    assert sum(len(group["rules"]) for group in groups) == 9
+    assert rule["spec"]["groups"] == groups, (
+        "deploy/kubernetes/prometheusrule.yaml differs from deploy/prometheus/alerts.yml: "
+        "run `python tests/test_deploy_manifests.py`"
+    )
+
+
+# ------------------------------------------------------------------------------- compose
+
+
+def compose_text() -> str:
+    return (COMPOSE / "docker-compose.yml").read_text(encoding="utf-8")
+
+
+def uncomment_real_accounts(text: str) -> str:
+    """The compose file as the operator makes it for real accounts: demo command deleted,
+    the lines between the markers uncommented."""
+    assert text.count('    command: ["--demo"]\n') == 1
+    text = text.replace('    command: ["--demo"]\n', "")
+
+    def uncomment(match: re.Match[str]) -> str:
+        return re.sub(r"^([ \t]*)# ?", r"\1", match.group(1), flags=re.M)
+
+    result, count = REAL_ACCOUNTS.subn(uncomment, text)
+    assert count == 2  # the exporter's lines and the top-level secrets
+    return result
+
+
+def volume_map(service: dict[str, Any]) -> dict[str, str]:
+    """Container path -> host path (relative to deploy/compose/), read-only mounts only."""
+    result = {}
+    for volume in service.get("volumes", []):
+        host, container_path, *mode = volume.split(":")
+        if host.startswith("."):
+            assert mode == ["ro"], volume
+            result[container_path] = host
+    return result
+
+
+def flag(command: list[str], name: str) -> str:
+    (value,) = [arg.split("=", 1)[1] for arg in command if arg.startswith(f"{name}=")]
+    return value
+
+
+def test_compose_exporter_is_built_from_the_repository_and_runs_the_demo() -> None:
+    compose = yaml.safe_load(compose_text())
+    assert set(compose["services"]) == {"exporter", "prometheus", "alertmanager", "grafana"}
+    exporter = compose["services"]["exporter"]
+    assert (COMPOSE / exporter["build"]["context"]).resolve() == REPO
+    assert (REPO / exporter["build"]["dockerfile"]).is_file()
+    assert exporter["command"] == ["--demo"]
+    assert parse_args(exporter["command"]).demo is True
+    assert exporter["ports"] == [f"127.0.0.1:{PORT}:{PORT}"]
+    assert exporter["read_only"] is True
+    assert "secrets" not in compose  # the demo needs none
+    assert "volumes" not in exporter
+
+
+def test_compose_real_accounts_variant_uses_the_config_file_and_secret_files(
+    tmp_path: Path,
+) -> None:
+    compose = yaml.safe_load(uncomment_real_accounts(compose_text()))
+    exporter = compose["services"]["exporter"]
+    args = parse_args(exporter["command"])
+    assert args.demo is False
+    assert args.config_file == image_config_path()
+    host_config = volume_map(exporter)[args.config_file]
+    assert host_config == "./balance-exporter.yml"
+
+    # Every secret the service mounts is a file under ./secrets/, at /run/secrets/<name>.
+    declared = compose["secrets"]
+    assert sorted(exporter["secrets"]) == sorted(declared)
+    assert all(spec == {"file": f"./secrets/{name}"} for name, spec in declared.items())
+
+    text = (COMPOSE / host_config).read_text(encoding="utf-8")
+    references = secret_files(text)
+    assert sorted(references) == sorted(f"/run/secrets/{name}" for name in declared)
+    values = {name: f"canary-{name}-value" for name in declared}
+    config = parse_with_secret_files(text, "/run/secrets", values, tmp_path, host_config)
+    assert len(config.accounts) == 5
+    revealed = sorted(s.reveal() for a in config.accounts for s in a.secrets.values())
+    assert revealed == sorted(values.values())
+
+
+def test_compose_prometheus_scrapes_the_exporter_and_loads_the_rules() -> None:
+    compose = yaml.safe_load(compose_text())
+    prometheus = compose["services"]["prometheus"]
+    mounted = volume_map(prometheus)
+    config_path = flag(prometheus["command"], "--config.file")
+    assert mounted[config_path] == "../prometheus/prometheus.yml"
+    config = load(COMPOSE / mounted[config_path])
+
+    (job,) = [job for job in config["scrape_configs"] if job["job_name"] == JOB]
+    assert job["metrics_path"] == TELEMETRY_PATH
+    assert job["static_configs"] == [{"targets": [f"exporter:{PORT}"]}]
+    assert "exporter" in compose["services"]
+
+    # Each rule file, resolved as Prometheus does (next to its config), is the mounted alerts.yml.
+    rule_paths = [posixpath.join(posixpath.dirname(config_path), f) for f in config["rule_files"]]
+    assert [mounted[path] for path in rule_paths] == ["../prometheus/alerts.yml"]
+    assert (COMPOSE / "../prometheus/alerts.yml").resolve() == RULES
+
+    (alertmanagers,) = config["alerting"]["alertmanagers"]
+    assert alertmanagers["static_configs"] == [{"targets": ["alertmanager:9093"]}]
+
+
+def test_compose_alertmanager_and_grafana_get_their_files() -> None:
+    compose = yaml.safe_load(compose_text())
+    alertmanager = compose["services"]["alertmanager"]
+    config_path = flag(alertmanager["command"], "--config.file")
+    assert volume_map(alertmanager)[config_path] == "../alertmanager/alertmanager.yml"
+    assert (COMPOSE / "../alertmanager/alertmanager.yml").is_file()
+
+    grafana = volume_map(compose["services"]["grafana"])
+    assert grafana["/etc/grafana/provisioning"] == "../grafana/provisioning"
+    assert grafana["/var/lib/grafana/dashboards"] == "../grafana/dashboards"
+
+
+def test_compose_grafana_provisioning_points_at_the_stack() -> None:
+    """The provisioned datasource is the compose Prometheus; dashboards load from the mount."""
+    provisioning = DEPLOY / "grafana" / "provisioning"
+    datasources = [
+        source
+        for path in sorted((provisioning / "datasources").glob("*.y*ml"))
+        for source in load(path).get("datasources", [])
+    ]
+    assert [s["url"] for s in datasources if s["type"] == "prometheus"] == [
+        "http://prometheus:9090"
+    ]
+    providers = [
+        provider
+        for path in sorted((provisioning / "dashboards").glob("*.y*ml"))
+        for provider in load(path).get("providers", [])
+    ]
+    assert [p["options"]["path"] for p in providers] == ["/var/lib/grafana/dashboards"]
+    assert list((DEPLOY / "grafana" / "dashboards").glob("*.json"))
+
+
+def test_no_manifest_holds_a_real_looking_secret() -> None:
+    """Examples only: the Secret's values say what to put there, the configs use files."""
+    for value in kube_objects()["Secret"]["stringData"].values():
+        assert value.startswith("replace-with-")
+    for path in (COMPOSE / "balance-exporter.yml", KUBERNETES / "configmap.yaml"):
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if path.suffix == ".yaml":
+            document = yaml.safe_load(document["data"]["config.yml"])
+        for account in document["accounts"]:
+            assert not {"api_key", "auth_token", "api_key_secret"} & set(account), path
+
+
+if __name__ == "__main__":
+    PROMETHEUS_RULE.write_text(render_prometheus_rule(), encoding="utf-8")
+    print(f"wrote {PROMETHEUS_RULE.relative_to(REPO)}")
