@@ -18,8 +18,10 @@ from exporter import __version__
 from exporter.config import Config, ConfigError, describe, load_config
 from exporter.daemon import Daemon
 from exporter.demo import demo_config, start_simulator
+from exporter.listener import Listener
 from exporter.logs import LEVELS, setup_logging
 from exporter.renderer import render
+from exporter.webconfig import WebConfig, describe_web, load_web_config
 
 log = logging.getLogger("exporter.cli")
 
@@ -44,6 +46,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--web.listen-address", dest="listen", default=DEFAULT_LISTEN, metavar="HOST:PORT"
+    )
+    parser.add_argument(
+        "--web.config.file",
+        dest="web_config_file",
+        default=None,
+        metavar="PATH",
+        help="exporter-toolkit web configuration: TLS, basic auth, response headers",
     )
     parser.add_argument(
         "--web.telemetry-path", dest="telemetry_path", default="/metrics", metavar="PATH"
@@ -88,43 +97,47 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"balance-exporter {__version__} (Python {platform.python_version()})")
         return EXIT_OK
     setup_logging(args.log_level, args.log_format)
-    if args.demo:
-        return asyncio.run(run_demo(args))
     try:
-        config = load_config(args.config_file)
+        web_config = load_web_config(args.web_config_file) if args.web_config_file else None
+        config = None if args.demo else load_config(args.config_file)
     except ConfigError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         return EXIT_CONFIG
-    for warning in config.warnings:
-        log.warning(warning)
-    if args.config_check:
-        print(f"{args.config_file}: OK, {len(config.accounts)} account(s)")
-        for line in describe(config):
-            print(f"  {line}")
-        return EXIT_OK
     try:
+        if config is None:
+            return asyncio.run(run_demo(args, web_config))
+        for warning in config.warnings:
+            log.warning(warning)
+        if args.config_check:
+            print(f"{args.config_file}: OK, {len(config.accounts)} account(s)")
+            for line in describe(config):
+                print(f"  {line}")
+            if web_config is not None:
+                print(f"{args.web_config_file}: OK, {describe_web(web_config)}")
+            return EXIT_OK
         if args.once:
             return asyncio.run(run_once(config))
-        return asyncio.run(serve(args, config))
+        return asyncio.run(serve(args, config, web_config))
     except KeyboardInterrupt:
         return EXIT_OK
 
 
-async def run_demo(args: argparse.Namespace) -> int:
+async def run_demo(args: argparse.Namespace, web_config: WebConfig | None) -> int:
     simulator = await start_simulator()
     try:
         config = demo_config(simulator.url)
         if args.once:
             return await run_once(config)
-        base = f"http://{args.host or 'localhost'}:{args.port}"
+        scheme = "https" if web_config is not None and web_config.tls else "http"
+        base = f"{scheme}://{args.host or 'localhost'}:{args.port}"
         banner = [
             f"balance-exporter demo: {len(config.accounts)} simulated accounts",
             f"  metrics:             {base}{args.telemetry_path}",
             f"  landing page:        {base}/",
             f"  simulated providers: {simulator.url}/-/sim/accounts",
         ]
-        return await serve(args, config, lambda: demo_config(simulator.url), banner)
+        return await serve(args, config, web_config, lambda: demo_config(simulator.url), banner)
     finally:
         await simulator.stop()
 
@@ -143,16 +156,23 @@ async def run_once(config: Config) -> int:
 async def serve(
     args: argparse.Namespace,
     config: Config,
+    web_config: WebConfig | None = None,
     source: Callable[[], Config] | None = None,
     banner: Sequence[str] = (),
 ) -> int:
-    daemon = Daemon(source or args.config_file, config)
+    daemon = Daemon(
+        source or args.config_file,
+        config,
+        web_config_path=args.web_config_file,
+        web_config=web_config,
+    )
     runner = web.AppRunner(
         daemon.app(args.telemetry_path), shutdown_timeout=SHUTDOWN_GRACE, handle_signals=False
     )
     await runner.setup()
+    listener = Listener(runner, args.host, args.port)
     try:
-        await web.TCPSite(runner, args.host, args.port).start()
+        await listener.start(daemon.web.config.ssl_context())
     except OSError as exc:
         log.error(
             "cannot listen", extra={"address": args.listen, "error": exc.strerror or str(exc)}
@@ -166,9 +186,12 @@ async def serve(
             "address": args.listen,
             "metrics": args.telemetry_path,
             "accounts": len(config.accounts),
+            "tls": listener.context is not None,
+            "basic_auth": daemon.web.auth is not None,
             "version": __version__,
         },
     )
+    daemon.listener = listener
     if banner:  # printed once the address is really ours
         print("\n".join(banner), flush=True)
 

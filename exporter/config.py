@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import yaml
-
 from exporter.account import AccountConfig
 from exporter.durations import format_duration, parse_duration
 from exporter.providers import PROVIDERS
 from exporter.providers.base import Field
 from exporter.secret import Secret
+from exporter.yamlfile import ConfigError as ConfigError
+from exporter.yamlfile import parse_yaml, read_text
 
 DEFAULT_INTERVAL = 300.0
 DEFAULT_TIMEOUT = 15.0
@@ -43,41 +43,10 @@ class Config:
     warnings: tuple[str, ...] = field(default=(), compare=False)
 
 
-class ConfigError(Exception):
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = problems
-
-
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses a key given twice in one mapping (a silent override otherwise)."""
-
-
-def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode) -> dict[Any, Any]:
-    seen: set[Any] = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node)
-        if key in seen:
-            line = key_node.start_mark.line + 1
-            raise yaml.constructor.ConstructorError(
-                None, None, f"key {key!r} given twice (line {line})"
-            )
-        seen.add(key)
-    return loader.construct_mapping(node)
-
-
-_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
 def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> Config:
-    source = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError([f"{source}: cannot read: {exc.strerror or exc}"]) from None
-    except UnicodeDecodeError:
-        raise ConfigError([f"{source}: not UTF-8 text"]) from None
-    return parse_config(text, source, os.environ if environ is None else environ, Path(path).parent)
+    return parse_config(
+        read_text(path), str(path), os.environ if environ is None else environ, Path(path).parent
+    )
 
 
 def parse_config(
@@ -86,29 +55,12 @@ def parse_config(
     environ: Mapping[str, str] | None = None,
     base_dir: Path | None = None,
 ) -> Config:
-    try:
-        document = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        raise ConfigError([f"{source}: invalid YAML: {_yaml_message(exc)}"]) from None
+    document = parse_yaml(text, source)
     parser = _Parser(source, os.environ if environ is None else environ, base_dir or Path("."))
     config = parser.parse(document)
     if parser.problems:
         raise ConfigError(parser.problems)
     return config
-
-
-# PyYAML quotes tag, alias and anchor names from the file: an unquoted secret starting with
-# "!", "*" or "&" would be one of them, so their names are left out of messages.
-_ECHOED_NAME = re.compile(r"\b(tag handle|tag|alias|anchor) '[^']*'")
-
-
-def _yaml_message(exc: yaml.YAMLError) -> str:
-    if isinstance(exc, yaml.MarkedYAMLError):
-        where = f" (line {exc.problem_mark.line + 1})" if exc.problem_mark else ""
-        text = f"{exc.problem or exc.context}{where}"
-    else:
-        text = str(exc).splitlines()[0]
-    return _ECHOED_NAME.sub(r"\1 (not shown)", text)
 
 
 class _Parser:

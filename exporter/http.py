@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from aiohttp import web
+from aiohttp import hdrs, web
+from aiohttp.typedefs import Handler, Middleware
 
+from exporter.auth import BasicAuthChecker
 from exporter.landing import render_landing
 from exporter.renderer import MetricsRenderer
 from exporter.snapshot import SnapshotStore
+from exporter.webconfig import WebConfig
 
 Reload = Callable[[], Awaitable[list[str]]]
 RENDERER = web.AppKey("renderer", MetricsRenderer)
@@ -19,21 +22,50 @@ LANDING_CSP = (
 )
 
 
-@web.middleware
-async def _security_headers(
-    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-) -> web.StreamResponse:
-    try:
-        response = await handler(request)
-    except web.HTTPException as exc:
-        exc.headers["X-Content-Type-Options"] = "nosniff"
-        raise
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+# Probes must work without a password (exporter-toolkit leaves them open too).
+OPEN_PATHS = frozenset({"/-/healthy", "/-/ready"})
+CHALLENGE = {"WWW-Authenticate": 'Basic realm="balance-exporter", charset="UTF-8"'}
+
+
+class WebState:
+    """The web configuration in force; a reload swaps it between requests."""
+
+    def __init__(self, config: WebConfig | None = None) -> None:
+        self.config = config or WebConfig()
+        self.auth = BasicAuthChecker(self.config.users) if self.config.users else None
+
+    def replace(self, config: WebConfig) -> None:
+        if config.users != self.config.users:
+            self.auth = BasicAuthChecker(config.users) if config.users else None
+        self.config = config
+
+
+def _guard(state: WebState) -> Middleware:
+    @web.middleware
+    async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+        headers = {"X-Content-Type-Options": "nosniff", **state.config.headers}
+        try:
+            if request.path not in OPEN_PATHS and not await _allowed(state.auth, request):
+                raise web.HTTPUnauthorized(headers=CHALLENGE, text="Unauthorized\n")
+            response = await handler(request)
+        except web.HTTPException as exc:
+            exc.headers.update(headers)
+            raise
+        response.headers.update(headers)
+        return response
+
+    return guard
+
+
+async def _allowed(auth: BasicAuthChecker | None, request: web.Request) -> bool:
+    return auth is None or await auth.check(request.headers.get(hdrs.AUTHORIZATION))
 
 
 def build_app(
-    store: SnapshotStore, reload: Reload, telemetry_path: str = "/metrics"
+    store: SnapshotStore,
+    reload: Reload,
+    telemetry_path: str = "/metrics",
+    web_state: WebState | None = None,
 ) -> web.Application:
     renderer = MetricsRenderer(store)
 
@@ -63,7 +95,7 @@ def build_app(
             )
         return web.Response(text="config reloaded\n")
 
-    app = web.Application(middlewares=[_security_headers])
+    app = web.Application(middlewares=[_guard(web_state or WebState())])
     app[RENDERER] = renderer
 
     async def stop_rendering(app: web.Application) -> None:
