@@ -28,6 +28,7 @@ unit: $(BIN)/.installed
 bench: $(BIN)/.installed
 	$(BIN)/python -m bench.scrape
 	$(BIN)/python -m bench.hung_provider
+	$(BIN)/python -m bench.auth_timing
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import ssl
 from collections.abc import Callable, Mapping
 from functools import partial
 from pathlib import Path
@@ -75,7 +74,7 @@ class Daemon:
             if not problems and web_config.tls != self.web.config.tls and self.listener:
                 try:
                     await self.listener.replace(web_config.ssl_context())
-                except (OSError, ssl.SSLError) as exc:
+                except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
                     problems.append(f"{self.web_config_path}: cannot listen with it: {exc}")
             if problems:
                 self.store.set_reload(False, self.clock.time())

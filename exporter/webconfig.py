@@ -72,7 +72,8 @@ class TLSConfig:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.minimum_version = TLS_VERSIONS[self.min_version]
         context.maximum_version = TLS_VERSIONS[self.max_version]
-        context.load_cert_chain(self.cert_file, self.key_file)
+        # Never OpenSSL's passphrase prompt: it would wait on a terminal for ever.
+        context.load_cert_chain(self.cert_file, self.key_file, password=_no_passphrase)
         context.verify_mode = CLIENT_AUTH[self.client_auth_type]
         if self.client_ca_file is not None:
             context.load_verify_locations(cafile=self.client_ca_file)
@@ -168,9 +169,9 @@ class _Parser:
         elif auth not in CLIENT_AUTH:
             known = ", ".join([*CLIENT_AUTH, *UNVERIFIED_CLIENT_AUTH])
             self.problem(where, f"client_auth_type: unknown {auth!r} (known: {known})")
-        elif auth != "NoClientCert" and client_ca_file is None:
+        elif auth != "NoClientCert" and raw.get("client_ca_file") is None:
             self.problem(where, f"client_auth_type: {auth} needs client_ca_file")
-        elif auth == "NoClientCert" and client_ca_file is not None:
+        elif auth == "NoClientCert" and raw.get("client_ca_file") is not None:
             self.problem(where, "client_ca_file: given, but client_auth_type is NoClientCert")
         versions = [
             self.version(raw, key, default, where)
@@ -193,14 +194,23 @@ class _Parser:
             bool(prefer),
             _fingerprint(cert_file, key_file, client_ca_file),
         )
+        # The certificate files first, so that a problem names the file it is in.
+        for key, path in (("cert_file", cert_file), ("client_ca_file", client_ca_file)):
+            if path is not None and not _has_certificate(path):
+                self.problem(where, f"{key}: {raw[key]}: no PEM certificate in it")
+                return None
         try:
             config.context()
         except ssl.SSLError as exc:
-            reason = exc.reason or exc.strerror or "unusable"
-            if "KEY_VALUES_MISMATCH" in str(reason).upper():
+            if "KEY_VALUES_MISMATCH" in str(exc.reason).upper():
                 self.problem(where, "key_file: does not match cert_file")
-            else:
-                self.problem(where, f"cert_file/key_file: cannot be used: {reason}")
+            else:  # OpenSSL's reason here is its source line, of no use to an operator
+                self.problem(where, f"key_file: {raw['key_file']}: no usable PEM private key in it")
+            return None
+        except _EncryptedKey:
+            self.problem(
+                where, f"key_file: {raw['key_file']}: is encrypted; a passphrase cannot be given"
+            )
             return None
         except (OSError, ValueError) as exc:
             self.problem(where, f"cert_file/key_file: cannot be used: {exc}")
@@ -290,6 +300,22 @@ def describe_web(config: WebConfig) -> str:
     if config.headers:
         parts.append(f"headers: {', '.join(config.headers)}")
     return "; ".join(parts) or "plain HTTP, no auth"
+
+
+class _EncryptedKey(ValueError):
+    """The key file needs a passphrase (exporter-toolkit cannot take one either)."""
+
+
+def _no_passphrase() -> bytes:
+    raise _EncryptedKey("key_file is encrypted")
+
+
+def _has_certificate(path: Path) -> bool:
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile=path)
+    except ssl.SSLError:
+        return False
+    return True
 
 
 def _fingerprint(*paths: Path | None) -> str:

@@ -1,0 +1,468 @@
+"""The landing page rendered by a real browser, and the headers of every page.
+
+A daemon (config file, web config file, scheduler, HTTP server) runs in the test's event loop
+against a fake provider on 127.0.0.1; its accounts are named with HTML and script payloads and
+one provider answers with an error text made of HTML. Debian's headless ``chromium`` loads the
+page (``--dump-dom``): no script ran, no element was injected, and the table shows every name
+and error text as text. The same step saves a screenshot under ``test-artifacts/``.
+
+Two control pages keep the browser check honest: a page with a script shows that a script
+that runs is seen, and the same page under the landing page's CSP shows the browser blocks it.
+The landing page's HTML is also rendered without its CSP: escaping alone keeps it inert.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import struct
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from html.parser import HTMLParser
+from pathlib import Path
+
+import aiohttp
+import bcrypt
+import pytest
+import pytest_asyncio
+from aiohttp import web
+from fakeclock import FakeClock, wait_until
+from test_prometheus_tls import require_tool
+
+from exporter.backoff import START_SPREAD
+from exporter.config import load_config
+from exporter.daemon import Daemon
+from exporter.http import LANDING_CSP
+from exporter.simulator import responses as say
+from exporter.webconfig import load_web_config
+
+in_module_loop = pytest.mark.asyncio(loop_scope="module")
+
+USER = "viewer"
+PASSWORD = "landing-pw-Tz81"
+GOOD_KEY = "landing-good-key"
+BAD_KEY = "landing-refused-key"
+TITLE = "balance-exporter"
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+SCREENSHOT = ARTIFACTS / "landing-page.png"
+WINDOW = (1200, 900)
+BROWSER_DEADLINE = 30.0  # seconds for one headless Chromium run (about 1 s here)
+PROFILES = itertools.count()  # each Chromium run gets a new, empty profile directory
+HTML_ERROR = (
+    "<img src=x onerror=\"document.title='pwned-error'\">"
+    "<script>document.title='pwned-error-script'</script><b>bold</b>"
+)
+
+# Account name -> (provider, its config lines, the balance the page shows). Every name is a
+# payload or a trap for escaping.
+ACCOUNTS = {
+    "<script>alert(1)</script>": ("telnyx", f"api_key: {GOOD_KEY}", "42.50 USD"),
+    "\"><img src=x onerror=document.title='pwned'>": (
+        "youcom",
+        f"api_key: {GOOD_KEY}",
+        "12.34 USD",
+    ),
+    "<script>document.title='pwned-script'</script>": (
+        "23telecom",
+        f"api_key: {GOOD_KEY}",
+        "7.00 EUR",
+    ),
+    "<svg onload=\"document.body.append('pwned-svg')\"></svg>": (
+        "clickatell",
+        f"api_key: {GOOD_KEY}",
+        "300.5 credits",
+    ),
+    "</td></tr></table><h1 id=injected>injected</h1>": (
+        "clickatell",
+        f"api: platform\n    api_key: {GOOD_KEY}",
+        "99.5 ZAR",
+    ),
+    "&lt;b&gt; stays literal &amp;": ("telnyx", f"api_key: {GOOD_KEY}", "42.50 USD"),
+    "provider-error": ("telnyx", f"api_key: {BAD_KEY}", "-"),
+}
+FAILING = "provider-error"
+# The elements the landing page is made of; an injected one would show up as another.
+PAGE_TAGS = {
+    "html",
+    "head",
+    "meta",
+    "title",
+    "style",
+    "body",
+    "h1",
+    "p",
+    "ul",
+    "li",
+    "a",
+    "h2",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+}
+CONTROL_PAGE = (
+    "<!DOCTYPE html><html><head><title>control</title></head><body>"
+    "<script>document.title='script-ran';"
+    "document.body.appendChild(document.createElement('img')).id='added';</script>"
+    "</body></html>"
+)
+
+
+# --- a fake provider and extra pages ---------------------------------------------------------
+
+
+def provider_app() -> web.Application:
+    """Telnyx, You.com, 23 Telecom and both Clickatell APIs; BAD_KEY gets an HTML error text."""
+
+    async def telnyx(request: web.Request) -> web.Response:
+        if request.headers.get("Authorization") != f"Bearer {GOOD_KEY}":
+            return say.telnyx_error(401, "10009", "Authentication failed", HTML_ERROR)
+        return web.json_response({"data": {"balance": "42.50", "currency": "USD"}})
+
+    async def youcom(request: web.Request) -> web.Response:
+        return web.json_response({"data": {"id": "ent_1", "attributes": {"balance": 1234}}})
+
+    async def telecom23(request: web.Request) -> web.Response:
+        return web.json_response({"balance": "7.00", "currency": "EUR"})
+
+    async def clickatell(request: web.Request) -> web.Response:
+        return web.json_response({"data": {"balance": "300.5"}})
+
+    async def clickatell_platform(request: web.Request) -> web.Response:
+        return web.json_response({"balance": 99.5, "currency": "ZAR"})
+
+    app = web.Application()
+    app.router.add_get("/v2/balance", telnyx)
+    app.router.add_get("/v1/billing/account_balance", youcom)
+    app.router.add_get("/api/v1/user/balance", telecom23)
+    app.router.add_get("/rest/account/balance", clickatell)
+    app.router.add_get("/public-client/balance", clickatell_platform)
+    return app
+
+
+@dataclass
+class Pages:
+    """Pages the browser loads besides the exporter's: controls and a copy without CSP."""
+
+    landing_copy: str = ""
+
+    def app(self) -> web.Application:
+        async def control(request: web.Request) -> web.Response:
+            return web.Response(text=CONTROL_PAGE, content_type="text/html")
+
+        async def control_with_csp(request: web.Request) -> web.Response:
+            return web.Response(
+                text=CONTROL_PAGE,
+                content_type="text/html",
+                headers={"Content-Security-Policy": LANDING_CSP},
+            )
+
+        async def copy(request: web.Request) -> web.Response:
+            return web.Response(text=self.landing_copy, content_type="text/html")
+
+        app = web.Application()
+        app.router.add_get("/control", control)
+        app.router.add_get("/control-csp", control_with_csp)
+        app.router.add_get("/landing-without-csp", copy)
+        return app
+
+
+async def serve(app: web.Application | web.AppRunner) -> tuple[web.AppRunner, str]:
+    runner = app if isinstance(app, web.AppRunner) else web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    return runner, f"http://{host}:{port}"
+
+
+@dataclass
+class Running:
+    exporter: str  # http://127.0.0.1:port
+    pages: str
+    page_copy: Pages
+    workdir: Path
+    # Account name -> its last success as the page must show it (the fake clock's time).
+    last_success: dict[str, str]
+
+
+def write_config(path: Path, provider_url: str) -> None:
+    lines = ["global: {min_interval: 1s}", "defaults: {interval: 1m, timeout: 5s}", "accounts:"]
+    for name, (provider, settings, _) in ACCOUNTS.items():
+        quoted = name.replace("'", "''")
+        lines += [
+            f"  - name: '{quoted}'",
+            f"    provider: {provider}",
+            f"    {settings}",
+            f"    base_url: {provider_url}",
+        ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def running(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Running]:
+    workdir = tmp_path_factory.mktemp("landing")
+    provider, provider_url = await serve(provider_app())
+    page_copy = Pages()
+    pages, pages_url = await serve(page_copy.app())
+
+    config_path = workdir / "exporter.yml"
+    write_config(config_path, provider_url)
+    hashed = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(rounds=4)).decode()
+    web_path = workdir / "web.yml"
+    web_path.write_text(
+        f"http_server_config:\n  headers:\n    X-Frame-Options: DENY\n"
+        f"basic_auth_users:\n  {USER}: '{hashed}'\n",
+        encoding="utf-8",
+    )
+    clock = FakeClock()
+    daemon = Daemon(
+        config_path,
+        load_config(config_path),
+        clock=clock,
+        web_config_path=web_path,
+        web_config=load_web_config(web_path),
+    )
+    exporter, exporter_url = await serve(web.AppRunner(daemon.app(), access_log=None))
+    try:
+        await daemon.start()
+        await clock.wait_for_sleepers(len(ACCOUNTS))
+        await clock.advance(START_SPREAD)  # every first poll is due
+
+        def every_account_polled() -> bool:
+            return all(state.up is not None for state in daemon.store.snapshot.accounts)
+
+        await wait_until(every_account_polled, 10.0, "every account's first poll")
+        last_success = {
+            state.name: "never"
+            if state.last_success is None
+            else datetime.fromtimestamp(state.last_success, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+            for state in daemon.store.snapshot.accounts
+        }
+        yield Running(exporter_url, pages_url, page_copy, workdir, last_success)
+    finally:
+        await daemon.stop()
+        for runner in (exporter, pages, provider):
+            await runner.cleanup()
+
+
+# --- reading what the browser shows ----------------------------------------------------------
+
+
+class Dom(HTMLParser):
+    """Tags, title and table cells of a serialized DOM (text with entities decoded)."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[str] = []
+        self.ids: list[str] = []
+        self.title = ""
+        self.rows: list[list[str]] = []
+        self.text: list[str] = []
+        self._in: list[str] = []
+        self.feed(html)
+        self.close()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        self.ids += [value or "" for name, value in attrs if name == "id"]
+        if tag == "tr" and "tbody" in self._in:
+            self.rows.append([])
+        elif tag == "td" and self.rows:
+            self.rows[-1].append("")
+        if tag not in ("meta",):
+            self._in.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._in:
+            while self._in.pop() != tag:
+                pass
+
+    def handle_data(self, data: str) -> None:
+        if "title" in self._in:
+            self.title += data
+        elif "td" in self._in and "tbody" in self._in:
+            self.rows[-1][-1] += data
+        elif "body" in self._in and "script" not in self._in and "style" not in self._in:
+            self.text.append(data)
+
+
+async def chromium(workdir: Path, *args: str) -> str:
+    """Run headless Chromium once with its own profile; its stdout."""
+    binary = require_tool("chromium", "chromium")
+    profile = workdir / f"chromium-profile-{next(PROFILES)}"
+    profile.mkdir()
+    proxies = {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}
+    env = {key: value for key, value in os.environ.items() if key.lower() not in proxies}
+    env["HOME"] = str(profile)
+    process = await asyncio.create_subprocess_exec(
+        binary,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-proxy-server",
+        f"--user-data-dir={profile}",
+        *args,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+    )
+    try:
+        stdout, stderr = await asyncio.wait_for(process.communicate(), BROWSER_DEADLINE)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        raise AssertionError(
+            f"chromium did not finish within {BROWSER_DEADLINE:g}s; a page that opens a dialog "
+            "(a script calling alert()) never finishes loading in headless mode"
+        ) from None
+    assert process.returncode == 0, stderr.decode(errors="replace")[-2000:]
+    return stdout.decode()
+
+
+def authorization(user: str, password: str) -> dict[str, str]:
+    return {"Authorization": aiohttp.encode_basic_auth(user, password)}
+
+
+def with_credentials(url: str) -> str:
+    return url.replace("http://", f"http://{USER}:{PASSWORD}@", 1)
+
+
+def assert_inert(dom: Dom, last_success: dict[str, str]) -> None:
+    """The landing page as served: nothing ran, nothing was added, every cell is text."""
+    assert dom.title == TITLE  # every payload would have changed it
+    assert set(dom.tags) == PAGE_TAGS, set(dom.tags) ^ PAGE_TAGS
+    assert dom.tags.count("h1") == 1
+    assert dom.ids == []
+    assert not any("pwned" in text for text in dom.text)
+    expected = [
+        [
+            provider,
+            name,
+            "failing: auth" if name == FAILING else "ok",
+            last_success[name],
+            balance,
+            f"HTTP 401, telnyx code 10009: {HTML_ERROR}" if name == FAILING else "",
+        ]
+        for name, (provider, _, balance) in ACCOUNTS.items()
+    ]
+    assert dom.rows == expected
+
+
+# --- tests -------------------------------------------------------------------------------------
+
+
+@in_module_loop
+async def test_chromium_shows_every_payload_as_text_and_runs_no_script(running: Running) -> None:
+    url = with_credentials(f"{running.exporter}/")
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"{running.exporter}/", headers=authorization(USER, PASSWORD)) as response,
+    ):
+        assert response.status == 200
+        assert response.headers["Content-Security-Policy"] == LANDING_CSP
+        running.page_copy.landing_copy = await response.text()
+    assert running.last_success[FAILING] == "never"
+    for name, when in running.last_success.items():  # first polls, on the fake clock
+        assert name == FAILING or when.startswith("2026-01-01 00:00:"), (name, when)
+
+    served, copy, control, control_csp = await asyncio.gather(
+        chromium(running.workdir, "--dump-dom", url),
+        chromium(running.workdir, "--dump-dom", f"{running.pages}/landing-without-csp"),
+        chromium(running.workdir, "--dump-dom", f"{running.pages}/control"),
+        chromium(running.workdir, "--dump-dom", f"{running.pages}/control-csp"),
+    )
+
+    # The browser runs a script when there is one, and the landing page's CSP stops it.
+    assert (Dom(control).title, Dom(control).ids) == ("script-ran", ["added"])
+    assert (Dom(control_csp).title, Dom(control_csp).ids) == ("control", [])
+    # The page as served, and its HTML without the CSP: escaping alone keeps it inert.
+    assert_inert(Dom(served), running.last_success)
+    assert_inert(Dom(copy), running.last_success)
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    SCREENSHOT.unlink(missing_ok=True)
+    await chromium(
+        running.workdir,
+        f"--screenshot={SCREENSHOT}",
+        f"--window-size={WINDOW[0]},{WINDOW[1]}",
+        "--hide-scrollbars",
+        url,
+    )
+    png = SCREENSHOT.read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert png[12:16] == b"IHDR"
+    assert struct.unpack(">II", png[16:24]) == WINDOW
+    print(f"landing page screenshot: {SCREENSHOT}")
+
+
+def csp_directives(policy: str) -> dict[str, list[str]]:
+    directives: dict[str, list[str]] = {}
+    for part in policy.split(";"):
+        name, *values = part.split()
+        assert name not in directives, f"{name} given twice"
+        directives[name] = values
+    return directives
+
+
+def test_the_landing_csp_allows_no_script() -> None:
+    assert csp_directives(LANDING_CSP) == {
+        "default-src": ["'none'"],
+        "style-src": ["'unsafe-inline'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+    }
+
+
+PAGES = [
+    ("GET", "/", 200),
+    ("GET", "/metrics", 200),
+    ("GET", "/-/healthy", 200),
+    ("GET", "/-/ready", 200),
+    ("POST", "/-/reload", 200),
+    ("GET", "/-/reload", 405),
+    ("GET", "/no/such/page", 404),
+    ("GET", "/metrics/", 404),
+]
+
+
+@in_module_loop
+@pytest.mark.parametrize("credentials", ["right", "none", "wrong"])
+@pytest.mark.parametrize(("method", "path", "status"), PAGES)
+async def test_every_page_carries_the_hardening_headers(
+    running: Running, method: str, path: str, status: int, credentials: str
+) -> None:
+    headers = {
+        "right": authorization(USER, PASSWORD),
+        "none": {},
+        "wrong": authorization(USER, PASSWORD + "x"),
+    }[credentials]
+    if credentials != "right" and path not in ("/-/healthy", "/-/ready"):
+        status = 401
+    async with (
+        aiohttp.ClientSession() as session,
+        session.request(method, running.exporter + path, headers=headers) as response,
+    ):
+        body = await response.text()
+        assert response.status == status, body
+        assert response.headers.getall("X-Content-Type-Options") == ["nosniff"]
+        assert response.headers.getall("X-Frame-Options") == ["DENY"]  # from the web config
+        if status == 401:
+            assert response.headers["WWW-Authenticate"] == (
+                'Basic realm="balance-exporter", charset="UTF-8"'
+            )
+            assert body == "Unauthorized\n"
+        if path == "/" and status == 200:
+            assert response.headers.getall("Content-Security-Policy") == [LANDING_CSP]
+            assert response.headers["Content-Type"] == "text/html; charset=utf-8"
+        assert PASSWORD not in body
