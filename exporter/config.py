@@ -20,8 +20,8 @@ from exporter.durations import format_duration, parse_duration
 from exporter.providers import PROVIDERS
 from exporter.providers.base import Field
 from exporter.secret import Secret
+from exporter.yamlfile import Checker, parse_yaml, read_text
 from exporter.yamlfile import ConfigError as ConfigError
-from exporter.yamlfile import parse_yaml, read_text
 
 DEFAULT_INTERVAL = 300.0
 DEFAULT_TIMEOUT = 15.0
@@ -63,16 +63,12 @@ def parse_config(
     return config
 
 
-class _Parser:
+class _Parser(Checker):
     def __init__(self, source: str, environ: Mapping[str, str], base_dir: Path) -> None:
-        self.source = source
+        super().__init__(source)
         self.environ = environ
         self.base_dir = base_dir
-        self.problems: list[str] = []
         self.warnings: list[str] = []
-
-    def problem(self, where: str, message: str) -> None:
-        self.problems.append(f"{self.source}: {where}: {message}")
 
     def parse(self, document: Any) -> Config:
         if document is None:
@@ -116,23 +112,6 @@ class _Parser:
             if account is not None:
                 accounts.append(account)
         return Config(tuple(accounts), min_interval, max_requests, tuple(self.warnings))
-
-    def section(
-        self, document: dict[str, Any], key: str, allowed: tuple[str, ...]
-    ) -> dict[str, Any]:
-        value = document.get(key)
-        if value is None:
-            return {}
-        if not isinstance(value, dict):
-            self.problem(key, "must be a mapping")
-            return {}
-        self.unknown_keys(value, allowed, key)
-        return value
-
-    def unknown_keys(self, mapping: dict[Any, Any], allowed: tuple[str, ...], where: str) -> None:
-        for key in mapping:
-            if key not in allowed:
-                self.problem(where, f"unknown key {str(key)!r} (allowed: {', '.join(allowed)})")
 
     def duration(self, mapping: dict[str, Any], key: str, where: str, default: float) -> float:
         value = mapping.get(key)

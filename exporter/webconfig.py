@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from exporter.secret import Secret
-from exporter.yamlfile import ConfigError, parse_yaml, read_text
+from exporter.yamlfile import Checker, ConfigError, parse_yaml, read_text
 
 TOP_KEYS = ("tls_server_config", "http_server_config", "basic_auth_users")
 TLS_KEYS = (
@@ -106,27 +106,10 @@ def load_web_config(path: str | Path) -> WebConfig:
     return config
 
 
-class _Parser:
+class _Parser(Checker):
     def __init__(self, source: str, base_dir: Path) -> None:
-        self.source = source
+        super().__init__(source)
         self.base_dir = base_dir
-        self.problems: list[str] = []
-
-    def problem(self, where: str, message: str) -> None:
-        self.problems.append(f"{self.source}: {where}: {message}")
-
-    def section(
-        self, document: dict[str, Any], key: str, allowed: tuple[str, ...]
-    ) -> dict[str, Any]:
-        value = document.get(key)
-        if value is None:
-            return {}
-        if not isinstance(value, dict):
-            self.problem(key, "must be a mapping")
-            return {}
-        for unknown in (k for k in value if k not in allowed):
-            self.problem(key, f"unknown key {str(unknown)!r} (allowed: {', '.join(allowed)})")
-        return value
 
     def parse(self, document: Any) -> WebConfig:
         if document is None:

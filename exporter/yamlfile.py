@@ -41,6 +41,35 @@ StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _co
 _ECHOED_NAME = re.compile(r"\b(tag handle|tag|alias|anchor) '[^']*'")
 
 
+class Checker:
+    """Collects a file's problems, each one line: the file, where in it, and what is wrong."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.problems: list[str] = []
+
+    def problem(self, where: str, message: str) -> None:
+        self.problems.append(f"{self.source}: {where}: {message}")
+
+    def section(
+        self, document: dict[str, Any], key: str, allowed: tuple[str, ...]
+    ) -> dict[str, Any]:
+        """A mapping under ``key`` with only ``allowed`` keys; {} when absent or not a mapping."""
+        value = document.get(key)
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.problem(key, "must be a mapping")
+            return {}
+        self.unknown_keys(value, allowed, key)
+        return value
+
+    def unknown_keys(self, mapping: dict[Any, Any], allowed: tuple[str, ...], where: str) -> None:
+        for key in mapping:
+            if key not in allowed:
+                self.problem(where, f"unknown key {str(key)!r} (allowed: {', '.join(allowed)})")
+
+
 def read_text(path: str | Path) -> str:
     try:
         return Path(path).read_text(encoding="utf-8")
