@@ -34,8 +34,8 @@ from types import TracebackType
 from typing import IO, Any, cast
 
 import aiohttp
-import pytest
 import yaml
+from support import require_tool
 
 START_DEADLINE = 30.0  # seconds for Prometheus to become ready
 STOP_DEADLINE = 10.0  # seconds for a process to exit after SIGTERM before it is killed
@@ -45,12 +45,7 @@ PORT_ATTEMPTS = 3  # a free port can be taken between probing and binding: try a
 
 def require_binary(name: str) -> str:
     """The path of ``prometheus`` or ``promtool``: skip without it, fail under ``CI=true``."""
-    path = shutil.which(name)
-    if path is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{name} is missing under CI=true: install Debian's prometheus package")
-        pytest.skip(f"{name} is not installed (apt-get install prometheus)")
-    return path
+    return require_tool(name, "prometheus")
 
 
 def free_port() -> int:

@@ -7,7 +7,6 @@ without it these tests skip, except under ``CI=true``, where they fail.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 
 import pytest
 import yaml
+from support import require_tool
 
 REPO = Path(__file__).resolve().parent.parent
 PROMETHEUS = REPO / "deploy" / "prometheus"
@@ -37,12 +37,7 @@ ALERTS = {
 
 @pytest.fixture(scope="module")
 def promtool() -> str:
-    path = shutil.which("promtool")
-    if path is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("promtool is required under CI=true (Debian package: prometheus)")
-        pytest.skip("promtool not installed (Debian package: prometheus); CI=true makes this fail")
-    return path
+    return require_tool("promtool", "prometheus")
 
 
 def run(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

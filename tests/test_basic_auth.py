@@ -9,10 +9,7 @@ cost except where the cost is the point. Calls to bcrypt are counted by wrapping
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
 import statistics
-import subprocess
 import threading
 import time
 from collections.abc import AsyncIterator, Mapping
@@ -22,6 +19,7 @@ from pathlib import Path
 import bcrypt
 import pytest
 from aiohttp import encode_basic_auth, hdrs, test_utils, web
+from support import htpasswd_hash
 
 import exporter.auth
 from exporter.auth import BasicAuthChecker
@@ -163,25 +161,6 @@ async def test_an_unknown_user_and_a_wrong_password_get_the_same_answer() -> Non
                 headers = {k: v for k, v in response.headers.items() if k != hdrs.DATE}
                 answers.append((response.status, headers, await response.read()))
     assert answers[0] == answers[1]
-
-
-def htpasswd_hash(user: str, password: str) -> str:
-    """``htpasswd -nbBC 10``'s hash; skip without htpasswd, fail under CI=true."""
-    binary = shutil.which("htpasswd")
-    if binary is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("htpasswd is missing under CI=true: install Debian's apache2-utils")
-        pytest.skip("htpasswd is not installed (apt-get install apache2-utils)")
-    result = subprocess.run(  # noqa: S603 - a fixed tool with fixed arguments
-        [binary, "-nbBC", "10", user, password],
-        capture_output=True,
-        text=True,
-        timeout=DEADLINE * 4,
-        check=True,
-    )
-    name, _, hashed = result.stdout.strip().partition(":")
-    assert name == user
-    return hashed
 
 
 async def test_a_hash_made_by_htpasswd_works(tmp_path: Path) -> None:

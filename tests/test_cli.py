@@ -23,6 +23,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
+from support import metric_value
 
 from exporter import __version__
 
@@ -91,18 +92,6 @@ def _logfmt(line: str) -> dict[str, str]:
             value = re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t"}.get(m[1], m[1]), raw[1:-1])
         fields[key] = value
     return fields
-
-
-def _value(exposition: str, name: str, **labels: str) -> float | None:
-    """The one sample ``name`` whose labels include ``labels``; None when there is none."""
-    found = [
-        sample.value
-        for family in text_string_to_metric_families(exposition)
-        for sample in family.samples
-        if sample.name == name and labels.items() <= sample.labels.items()
-    ]
-    assert len(found) <= 1, (name, labels, found)
-    return found[0] if found else None
 
 
 def _accounts_in(exposition: str) -> set[str]:
@@ -389,19 +378,24 @@ async def test_once_prints_the_exposition_and_exits_1_when_an_account_fails(
     assert code == 1, err
     assert sorted(providers.requests) == ["telnyx", "telnyx", "youcom"]
     ok = {"provider": "telnyx", "account": "sms-eu", "currency": "USD"}
-    assert _value(out, "billing_balance", **ok) == 300.5
-    assert _value(out, "billing_credit_limit", **ok) == 100.0
-    assert _value(out, "billing_pending", **ok) == 10.0
-    assert _value(out, "billing_available_credit", **ok) == 390.5
-    assert _value(out, "billing_up", account="sms-eu") == 1.0
-    assert _value(out, "billing_polls_total", account="sms-eu") == 1.0
+    assert metric_value(out, "billing_balance", **ok) == 300.5
+    assert metric_value(out, "billing_credit_limit", **ok) == 100.0
+    assert metric_value(out, "billing_pending", **ok) == 10.0
+    assert metric_value(out, "billing_available_credit", **ok) == 390.5
+    assert metric_value(out, "billing_up", account="sms-eu") == 1.0
+    assert metric_value(out, "billing_polls_total", account="sms-eu") == 1.0
 
     for failing, provider in (("search", "youcom"), ("sms-bad", "telnyx")):
-        assert _value(out, "billing_up", account=failing, provider=provider) == 0.0
-        assert _value(out, "billing_balance", account=failing) is None
-        assert _value(out, "billing_poll_failures_total", account=failing, reason="auth") == 1.0
-        assert _value(out, "billing_poll_failures_total", account=failing, reason="timeout") == 0.0
-    assert _value(out, "billing_exporter_config_last_reload_successful") == 1.0
+        assert metric_value(out, "billing_up", account=failing, provider=provider) == 0.0
+        assert metric_value(out, "billing_balance", account=failing) is None
+        assert (
+            metric_value(out, "billing_poll_failures_total", account=failing, reason="auth") == 1.0
+        )
+        assert (
+            metric_value(out, "billing_poll_failures_total", account=failing, reason="timeout")
+            == 0.0
+        )
+    assert metric_value(out, "billing_exporter_config_last_reload_successful") == 1.0
     assert CANARY not in out
 
     # One log line per failed poll, with account, provider, reason, status and code.
@@ -441,12 +435,13 @@ async def test_once_exits_0_when_every_account_succeeds(
 
     assert code == 0, err
     assert err == ""  # info level: nothing to say when all is well
-    assert _value(out, "billing_balance", account="sms-eu", currency="USD") == 300.5
-    assert _value(out, "billing_balance", account="search", currency="USD") == 7189.245
+    assert metric_value(out, "billing_balance", account="sms-eu", currency="USD") == 300.5
+    assert metric_value(out, "billing_balance", account="search", currency="USD") == 7189.245
     assert (
-        _value(out, "billing_account_info", account="search", provider_account_id="org_123") == 1.0
+        metric_value(out, "billing_account_info", account="search", provider_account_id="org_123")
+        == 1.0
     )
-    assert _value(out, "billing_up", account="search") == 1.0
+    assert metric_value(out, "billing_up", account="search") == 1.0
     assert _accounts_in(out) == {"sms-eu", "search"}
     promtool = shutil.which("promtool")
     if promtool is not None:
@@ -473,10 +468,10 @@ async def test_once_exits_1_for_a_single_failing_account(
     )
 
     assert code == 1
-    assert _value(out, "billing_balance", account="sms-eu", currency="USD") == 300.5
-    assert _value(out, "billing_up", account="sms-eu") == 1.0
-    assert _value(out, "billing_up", account="search") == 0.0
-    assert _value(out, "billing_balance", account="search") is None
+    assert metric_value(out, "billing_balance", account="sms-eu", currency="USD") == 300.5
+    assert metric_value(out, "billing_up", account="sms-eu") == 1.0
+    assert metric_value(out, "billing_up", account="search") == 0.0
+    assert metric_value(out, "billing_balance", account="search") is None
     [line] = err.splitlines()
     fields = _logfmt(line)
     assert {k: fields[k] for k in ("msg", "account", "provider", "reason", "status")} == {
@@ -659,16 +654,16 @@ async def _serve_and_reload(
     text = await exporter.wait_metrics(
         session,
         lambda text: (
-            _value(text, "billing_up", account="search") is not None
-            and _value(text, "billing_up", account="sms-eu") is not None
+            metric_value(text, "billing_up", account="search") is not None
+            and metric_value(text, "billing_up", account="sms-eu") is not None
         ),
         "both first polls on /metrics",
     )
-    assert _value(text, "billing_balance", account="sms-eu", currency="USD") == 300.5
-    assert _value(text, "billing_up", account="sms-eu") == 1.0
-    assert _value(text, "billing_up", account="search") == 0.0
-    assert _value(text, "billing_poll_interval_seconds", account="sms-eu") == 2.0
-    assert _value(text, "billing_exporter_config_last_reload_successful") == 1.0
+    assert metric_value(text, "billing_balance", account="sms-eu", currency="USD") == 300.5
+    assert metric_value(text, "billing_up", account="sms-eu") == 1.0
+    assert metric_value(text, "billing_up", account="search") == 0.0
+    assert metric_value(text, "billing_poll_interval_seconds", account="sms-eu") == 2.0
+    assert metric_value(text, "billing_exporter_config_last_reload_successful") == 1.0
     assert _accounts_in(text) == {"sms-eu", "search"}
 
     # SIGHUP with a broken file: the old accounts keep being served and polled.
@@ -678,20 +673,20 @@ async def _serve_and_reload(
 
     text = await exporter.wait_metrics(
         session,
-        lambda text: _value(text, "billing_exporter_config_last_reload_successful") == 0.0,
+        lambda text: metric_value(text, "billing_exporter_config_last_reload_successful") == 0.0,
         "the reload metric to turn 0",
     )
     assert _accounts_in(text) == {"sms-eu", "search"}
-    polls = _value(text, "billing_polls_total", account="sms-eu")
+    polls = metric_value(text, "billing_polls_total", account="sms-eu")
     assert polls is not None
 
     def polled_again(text: str) -> bool:
-        after = _value(text, "billing_polls_total", account="sms-eu")
+        after = metric_value(text, "billing_polls_total", account="sms-eu")
         return after is not None and after > polls
 
     text = await exporter.wait_metrics(session, polled_again, "sms-eu polled after the reload")
     assert _accounts_in(text) == {"sms-eu", "search"}
-    assert _value(text, "billing_exporter_config_last_reload_successful") == 0.0
+    assert metric_value(text, "billing_exporter_config_last_reload_successful") == 0.0
 
     async def reload_failure_logged() -> bool:
         return any("config reload failed" in line for line in exporter.lines)
@@ -717,24 +712,24 @@ async def _serve_and_reload(
         assert (response.status, await response.text()) == (200, "config reloaded\n")
     text = await exporter.wait_metrics(
         session,
-        lambda text: _value(text, "billing_exporter_config_last_reload_successful") == 1.0,
+        lambda text: metric_value(text, "billing_exporter_config_last_reload_successful") == 1.0,
         "the reload metric to turn 1",
     )
     assert _accounts_in(text) == {"sms-eu", "gateway"}
     assert 'account="search"' not in text
-    assert _value(text, "billing_poll_interval_seconds", account="gateway") == 2.0
+    assert metric_value(text, "billing_poll_interval_seconds", account="gateway") == 2.0
     # The staying account keeps what it knew.
-    assert _value(text, "billing_balance", account="sms-eu") == 300.5
+    assert metric_value(text, "billing_balance", account="sms-eu") == 300.5
 
     text = await exporter.wait_metrics(
         session,
-        lambda text: _value(text, "billing_balance", account="gateway") is not None,
+        lambda text: metric_value(text, "billing_balance", account="gateway") is not None,
         "the new account's first balance",
     )
     assert _accounts_in(text) == {"sms-eu", "gateway"}
-    assert _value(text, "billing_balance", account="gateway", currency="EUR") == 42.1
-    assert _value(text, "billing_credit_blocked", account="gateway") == 0.0
+    assert metric_value(text, "billing_balance", account="gateway", currency="EUR") == 42.1
+    assert metric_value(text, "billing_credit_blocked", account="gateway") == 0.0
     assert (
-        _value(text, "billing_provider_updated_timestamp_seconds", account="gateway")
+        metric_value(text, "billing_provider_updated_timestamp_seconds", account="gateway")
         == TELECOM_UPDATED
     )

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import platform
-import shutil
 import subprocess
 from decimal import Decimal
 
-import pytest
 from prometheus_client.exposition import generate_latest
 from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import CollectorRegistry
+from support import require_tool
 
 from exporter import __version__
 from exporter.account import AccountConfig
@@ -293,11 +291,7 @@ def busy_store() -> SnapshotStore:
 
 
 def test_promtool_finds_nothing_to_say_about_the_exposition() -> None:
-    promtool = shutil.which("promtool")
-    if promtool is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("promtool is required under CI=true (Debian package: prometheus)")
-        pytest.skip("promtool not installed (Debian package: prometheus); CI=true makes this fail")
+    promtool = require_tool("promtool", "prometheus")
     text = exposition(busy_store())
     assert "billing_balance{" in text
     result = subprocess.run(  # noqa: S603 - a fixed local tool and arguments

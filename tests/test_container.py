@@ -30,10 +30,11 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from support import unavailable
 
 from exporter.demo import demo_accounts
 
@@ -60,16 +61,6 @@ STEP_TIMEOUT = 600.0
 START_TIMEOUT = 120.0
 
 Say = Callable[[str], None]
-
-
-def _in_ci() -> bool:
-    return os.environ.get("CI") == "true"
-
-
-def _unavailable(reason: str) -> NoReturn:
-    if _in_ci():
-        pytest.fail(f"{reason}; under CI the container image must be built and run")
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +109,7 @@ def _debootstrap_rootfs(say: Say) -> Path:
             return rootfs
         debootstrap = shutil.which("debootstrap") or shutil.which("debootstrap", path="/usr/sbin")
         if debootstrap is None:
-            _unavailable("debootstrap is not installed (apt-get install debootstrap)")
+            unavailable("debootstrap is not installed (apt-get install debootstrap)")
         partial = CACHE / f"{rootfs.name}.partial"
         for stale in (partial, rootfs):
             shutil.rmtree(stale, ignore_errors=True)
@@ -153,10 +144,10 @@ class Image:
 def image(say: Say) -> Iterator[Image]:
     """The Dockerfile built by buildah on the debootstrap base; removed afterwards."""
     if os.geteuid() != 0:
-        _unavailable("building the container image needs root (buildah, debootstrap)")
+        unavailable("building the container image needs root (buildah, debootstrap)")
     buildah = shutil.which("buildah")
     if buildah is None:
-        _unavailable("buildah is not installed (apt-get install buildah)")
+        unavailable("buildah is not installed (apt-get install buildah)")
     rootfs = _debootstrap_rootfs(say)
     suffix = uuid.uuid4().hex[:12]
     base = f"localhost/balance-exporter-test-base:{suffix}"

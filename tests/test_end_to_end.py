@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -15,6 +13,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
+from support import require_tool
 
 from exporter.config import parse_config
 from exporter.daemon import Daemon
@@ -281,11 +280,7 @@ async def test_metrics_answer_while_a_provider_hangs(stack: Stack) -> None:
 
 
 async def test_promtool_finds_nothing_to_say(stack: Stack) -> None:
-    promtool = shutil.which("promtool")
-    if promtool is None:
-        if _in_ci():
-            pytest.fail("promtool is missing under CI (install Debian's prometheus package)")
-        pytest.skip("promtool not installed (apt-get install prometheus)")
+    promtool = require_tool("promtool", "prometheus")
     async with stack.session.get(f"{stack.url}/metrics") as response:
         exposition = await response.read()
     process = await asyncio.create_subprocess_exec(
@@ -293,7 +288,3 @@ async def test_promtool_finds_nothing_to_say(stack: Stack) -> None:
     )
     stdout, stderr = await asyncio.wait_for(process.communicate(exposition), 60)
     assert (process.returncode, stdout, stderr) == (0, b"", b"")
-
-
-def _in_ci() -> bool:
-    return os.environ.get("CI") == "true"

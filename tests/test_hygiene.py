@@ -35,6 +35,7 @@ import trustme
 from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_harness import ExporterProcess, environment, free_port, wait_until
+from support import metric_value
 
 from exporter.config import Config, ConfigError, load_config
 from exporter.errors import PollError
@@ -350,17 +351,6 @@ def log_records(stderr: str, log_format: str) -> list[dict[str, Any]]:
             }
         records.append(record)
     return records
-
-
-def metric_value(exposition: str, name: str, **labels: str) -> float | None:
-    found = [
-        sample.value
-        for family in text_string_to_metric_families(exposition)
-        for sample in family.samples
-        if sample.name == name and labels.items() <= sample.labels.items()
-    ]
-    assert len(found) <= 1, (name, labels, found)
-    return found[0] if found else None
 
 
 class Client:

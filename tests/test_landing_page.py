@@ -29,7 +29,7 @@ import pytest
 import pytest_asyncio
 from aiohttp import web
 from fakeclock import FakeClock, wait_until
-from test_prometheus_tls import require_tool
+from support import require_tool
 
 from exporter.backoff import START_SPREAD
 from exporter.config import load_config

@@ -10,9 +10,6 @@ plain HTTP gets nothing: the target is down, with a 401 where credentials were t
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -29,6 +26,7 @@ from prometheus_harness import (
     scrape_job,
     wait_until,
 )
+from support import htpasswd_hash
 from test_prometheus import CONTRACT, DEMO
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -44,32 +42,6 @@ WITH_PASSWORD = "tls-basic-auth"
 NO_PASSWORD = "tls-no-password"
 BAD_PASSWORD = "tls-wrong-password"
 PLAIN_HTTP = "plain-http"
-
-
-def require_tool(name: str, package: str) -> str:
-    """The path of a Debian tool: skip without it, fail under ``CI=true``."""
-    path = shutil.which(name)
-    if path is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{name} is missing under CI=true: install Debian's {package} package")
-        pytest.skip(f"{name} is not installed (apt-get install {package})")
-    return path
-
-
-def htpasswd_hash(user: str, password: str) -> str:
-    """The bcrypt hash ``htpasswd -nbBC 10`` prints for the user (a ``$2y$`` hash)."""
-    htpasswd = require_tool("htpasswd", "apache2-utils")
-    result = subprocess.run(  # noqa: S603 - a fixed tool with test-made arguments
-        [htpasswd, "-nbBC", "10", user, password],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=30,
-    )
-    name, _, hashed = result.stdout.strip().partition(":")
-    assert name == user
-    assert hashed.startswith("$2y$10$"), hashed
-    return hashed
 
 
 @dataclass
@@ -93,6 +65,7 @@ class Stack:
 async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
     binary = require_binary("prometheus")
     hashed = htpasswd_hash(USER, PASSWORD)
+    assert hashed.startswith("$2y$10$"), hashed
     workdir = tmp_path_factory.mktemp("prometheus-tls")
 
     ca = trustme.CA()
