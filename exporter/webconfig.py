@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from exporter.clientcert import Unsupported, accept_any_client_certificate
 from exporter.secret import Secret
 from exporter.yamlfile import Checker, ConfigError, parse_yaml, read_text
 
@@ -47,10 +48,12 @@ TLS_VERSIONS = {
 # What each client_auth_type asks of the client's certificate, in Python's terms.
 CLIENT_AUTH = {
     "NoClientCert": ssl.CERT_NONE,
+    "RequestClientCert": ssl.CERT_OPTIONAL,
+    "RequireAnyClientCert": ssl.CERT_REQUIRED,
     "VerifyClientCertIfGiven": ssl.CERT_OPTIONAL,
     "RequireAndVerifyClientCert": ssl.CERT_REQUIRED,
 }
-# Go's TLS stack can ask for a certificate and then not verify it; Python's cannot.
+# The modes that ask for a certificate and accept it unverified (client_ca_file optional).
 UNVERIFIED_CLIENT_AUTH = ("RequestClientCert", "RequireAnyClientCert")
 BCRYPT_PREFIXES = ("$2a$", "$2b$", "$2y$")
 
@@ -68,13 +71,16 @@ class TLSConfig:
     fingerprint: str = field(default="", repr=False)
 
     def context(self) -> ssl.SSLContext:
-        """A server context; raises ssl.SSLError / OSError on unusable files."""
+        """A server context; raises ssl.SSLError / OSError on unusable files, Unsupported
+        where this Python cannot accept an unverified client certificate."""
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.minimum_version = TLS_VERSIONS[self.min_version]
         context.maximum_version = TLS_VERSIONS[self.max_version]
         # Never OpenSSL's passphrase prompt: it would wait on a terminal for ever.
         context.load_cert_chain(self.cert_file, self.key_file, password=_no_passphrase)
         context.verify_mode = CLIENT_AUTH[self.client_auth_type]
+        if self.client_auth_type in UNVERIFIED_CLIENT_AUTH:
+            accept_any_client_certificate(context)
         if self.client_ca_file is not None:
             context.load_verify_locations(cafile=self.client_ca_file)
         if self.prefer_server_cipher_suites:
@@ -142,17 +148,13 @@ class _Parser(Checker):
         key_file = self.path(raw, "key_file", where, required=True)
         client_ca_file = self.path(raw, "client_ca_file", where, required=False)
         auth = raw.get("client_auth_type", "NoClientCert")
-        if auth in UNVERIFIED_CLIENT_AUTH:
-            self.problem(
-                where,
-                f"client_auth_type: {auth} is not supported: Python's TLS cannot accept a client "
-                "certificate without verifying it; use VerifyClientCertIfGiven or "
-                "RequireAndVerifyClientCert with client_ca_file",
-            )
-        elif auth not in CLIENT_AUTH:
-            known = ", ".join([*CLIENT_AUTH, *UNVERIFIED_CLIENT_AUTH])
+        if auth not in CLIENT_AUTH:
+            known = ", ".join(CLIENT_AUTH)
             self.problem(where, f"client_auth_type: unknown {auth!r} (known: {known})")
-        elif auth != "NoClientCert" and raw.get("client_ca_file") is None:
+        elif (
+            auth not in ("NoClientCert", *UNVERIFIED_CLIENT_AUTH)
+            and raw.get("client_ca_file") is None
+        ):
             self.problem(where, f"client_auth_type: {auth} needs client_ca_file")
         elif auth == "NoClientCert" and raw.get("client_ca_file") is not None:
             self.problem(where, "client_ca_file: given, but client_auth_type is NoClientCert")
@@ -189,6 +191,9 @@ class _Parser(Checker):
                 self.problem(where, "key_file: does not match cert_file")
             else:  # OpenSSL's reason here is its source line, of no use to an operator
                 self.problem(where, f"key_file: {raw['key_file']}: no usable PEM private key in it")
+            return None
+        except Unsupported as exc:
+            self.problem(where, f"client_auth_type: {auth} is not supported by this Python: {exc}")
             return None
         except _EncryptedKey:
             self.problem(

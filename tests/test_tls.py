@@ -15,6 +15,7 @@ considers the handshake done.
 from __future__ import annotations
 
 import asyncio
+import datetime
 import signal
 import socket
 import ssl
@@ -50,6 +51,7 @@ class Pki:
     other_ca: trustme.CA
     trusted_client: trustme.LeafCert
     stranger: trustme.LeafCert  # a client certificate from a CA the exporter does not trust
+    expired: trustme.LeafCert  # from the trusted CA, but out of date
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +63,11 @@ def pki() -> Pki:
         other_ca,
         client_ca.issue_cert("scraper@example.org"),
         other_ca.issue_cert("scraper@example.org"),
+        client_ca.issue_cert(
+            "scraper@example.org",
+            not_before=datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC),
+            not_after=datetime.datetime(2021, 1, 1, tzinfo=datetime.UTC),
+        ),
     )
 
 
@@ -254,31 +261,64 @@ async def test_max_version_tls12_is_honoured(tmp_path: Path, pki: Pki) -> None:
 
 # --- client certificates ---------------------------------------------------------------------
 
-CLIENTS = ("no certificate", "trusted CA", "other CA")
+CLIENTS = ("no certificate", "trusted CA", "other CA", "expired")
 EXPECTED: dict[str, dict[str, int | None]] = {
-    "NoClientCert": {"no certificate": OK, "trusted CA": OK, "other CA": OK},
-    "VerifyClientCertIfGiven": {"no certificate": OK, "trusted CA": OK, "other CA": NO_ANSWER},
+    "NoClientCert": {"no certificate": OK, "trusted CA": OK, "other CA": OK, "expired": OK},
+    # Asked for, not needed, never verified.
+    "RequestClientCert": {"no certificate": OK, "trusted CA": OK, "other CA": OK, "expired": OK},
+    # Needed, never verified.
+    "RequireAnyClientCert": {
+        "no certificate": NO_ANSWER,
+        "trusted CA": OK,
+        "other CA": OK,
+        "expired": OK,
+    },
+    "VerifyClientCertIfGiven": {
+        "no certificate": OK,
+        "trusted CA": OK,
+        "other CA": NO_ANSWER,
+        "expired": NO_ANSWER,
+    },
     "RequireAndVerifyClientCert": {
         "no certificate": NO_ANSWER,
         "trusted CA": OK,
         "other CA": NO_ANSWER,
+        "expired": NO_ANSWER,
     },
 }
 
 
-@pytest.mark.parametrize("mode", list(EXPECTED))
+# The verifying modes need client_ca_file and NoClientCert refuses it; the unverified modes
+# work either way (there it only names the acceptable CAs to the client).
+MODES_AND_CA = [
+    ("NoClientCert", False),
+    ("RequestClientCert", False),
+    ("RequestClientCert", True),
+    ("RequireAnyClientCert", False),
+    ("RequireAnyClientCert", True),
+    ("VerifyClientCertIfGiven", True),
+    ("RequireAndVerifyClientCert", True),
+]
+
+
+@pytest.mark.parametrize(
+    ("mode", "with_ca"),
+    MODES_AND_CA,
+    ids=[f"{mode}-{'client-ca' if with_ca else 'no-ca'}" for mode, with_ca in MODES_AND_CA],
+)
 async def test_client_certificate_modes_behave_as_named(
-    tmp_path: Path, pki: Pki, mode: str
+    tmp_path: Path, pki: Pki, mode: str, with_ca: bool
 ) -> None:
     install_certificate(tmp_path, pki.server_ca)
     pki.client_ca.cert_pem.write_to_path(str(tmp_path / "client-ca.pem"))
     settings = [f"client_auth_type: {mode}"]
-    if mode != "NoClientCert":
+    if with_ca:
         settings.append("client_ca_file: client-ca.pem")
     certificates = {
         "no certificate": None,
         "trusted CA": pki.trusted_client,
         "other CA": pki.stranger,
+        "expired": pki.expired,
     }
     outcomes: dict[tuple[str, str], int | None] = {}
     async with serving(write_web_config(tmp_path, *settings)) as served:

@@ -18,6 +18,7 @@ import pytest
 import trustme
 from cryptography.hazmat.primitives import serialization
 
+from exporter import clientcert
 from exporter.webconfig import WebConfig, describe_web, load_web_config
 from exporter.yamlfile import ConfigError
 
@@ -159,24 +160,12 @@ BAD = [
         ],
         id="curve-preferences",
     ),
-    *(
-        pytest.param(
-            TLS + f"  client_ca_file: client-ca.pem\n  client_auth_type: {mode}\n",
-            [
-                f"tls_server_config: client_auth_type: {mode} is not supported: Python's TLS "
-                "cannot accept a client certificate without verifying it; use "
-                "VerifyClientCertIfGiven or RequireAndVerifyClientCert with client_ca_file"
-            ],
-            id=mode,
-        )
-        for mode in ("RequestClientCert", "RequireAnyClientCert")
-    ),
     pytest.param(
         TLS + "  client_ca_file: client-ca.pem\n  client_auth_type: VerifyAlways\n",
         [
             "tls_server_config: client_auth_type: unknown 'VerifyAlways' (known: NoClientCert, "
-            "VerifyClientCertIfGiven, RequireAndVerifyClientCert, RequestClientCert, "
-            "RequireAnyClientCert)"
+            "RequestClientCert, RequireAnyClientCert, VerifyClientCertIfGiven, "
+            "RequireAndVerifyClientCert)"
         ],
         id="unknown-client-auth-type",
     ),
@@ -257,7 +246,7 @@ BAD = [
         "tls_server_config:\n"
         "  cert_file: missing.pem\n"
         "  key_file: key.pem\n"
-        "  client_auth_type: RequireAnyClientCert\n"
+        "  client_auth_type: VerifyAlways\n"
         "  cipher_suites: [TLS_AES_128_GCM_SHA256]\n"
         "  min_version: TLS14\n"
         "http_server_config:\n"
@@ -272,9 +261,9 @@ BAD = [
             "tls_server_config: cipher_suites: not supported: Python's TLS cannot be limited "
             "to a list of cipher suites; remove it",
             "tls_server_config: cert_file: missing.pem: no such file",
-            "tls_server_config: client_auth_type: RequireAnyClientCert is not supported: "
-            "Python's TLS cannot accept a client certificate without verifying it; use "
-            "VerifyClientCertIfGiven or RequireAndVerifyClientCert with client_ca_file",
+            "tls_server_config: client_auth_type: unknown 'VerifyAlways' (known: NoClientCert, "
+            "RequestClientCert, RequireAnyClientCert, VerifyClientCertIfGiven, "
+            "RequireAndVerifyClientCert)",
             "tls_server_config: min_version: must be one of TLS10, TLS11, TLS12, TLS13",
             f"http_server_config: headers: 'Set-Cookie' cannot be set (allowed: {HEADERS})",
             "basic_auth_users: bob: must be a bcrypt hash (htpasswd -nBC 10 bob)",
@@ -358,6 +347,40 @@ def test_a_good_web_config(folder: Path) -> None:
     assert context is not None
     assert context.verify_mode.name == "CERT_REQUIRED"
     assert context.minimum_version.name == "TLSv1_3"
+
+
+@pytest.mark.parametrize("with_ca", [False, True], ids=["without-ca", "with-ca"])
+@pytest.mark.parametrize(
+    ("mode", "verify_mode"),
+    [("RequestClientCert", "CERT_OPTIONAL"), ("RequireAnyClientCert", "CERT_REQUIRED")],
+)
+def test_unverified_client_certificate_modes_need_no_ca(
+    folder: Path, mode: str, verify_mode: str, with_ca: bool
+) -> None:
+    ca_line = "  client_ca_file: client-ca.pem\n" if with_ca else ""
+    config = load_web_config(write(folder, TLS + ca_line + f"  client_auth_type: {mode}\n"))
+    assert config.tls is not None
+    assert config.tls.client_auth_type == mode
+    assert describe_web(config) == f"TLS TLS12-TLS13, client certificates: {mode}"
+    context = config.ssl_context()
+    assert context is not None
+    assert context.verify_mode.name == verify_mode
+
+
+def test_an_unverified_mode_this_python_cannot_serve_is_one_line(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unreachable() -> None:
+        raise clientcert.Unsupported(
+            "Python's _ssl module is built in, its OpenSSL cannot be reached"
+        )
+
+    monkeypatch.setattr(clientcert, "_libssl", unreachable)
+    path = write(folder, TLS + "  client_auth_type: RequestClientCert\n")
+    assert problems_of(path) == [
+        f"{path}: tls_server_config: client_auth_type: RequestClientCert is not supported by "
+        "this Python: Python's _ssl module is built in, its OpenSSL cannot be reached"
+    ]
 
 
 def test_relative_paths_resolve_against_the_web_config_folder(
