@@ -39,7 +39,6 @@ def failure_delay(
     """Pause before the next try after ``consecutive_failures`` (>= 1) failures in a row."""
     backoff = interval * 2.0 ** min(consecutive_failures - 1, 20)
     backoff = min(backoff, max(interval, MAX_BACKOFF))
-    backoff *= 1.0 + rng.uniform(
-        0.0, JITTER
-    )  # only ever later: spreads retries, never hastens them
+    # Jitter only ever makes it later: it spreads retries, never hastens them.
+    backoff *= 1.0 + rng.uniform(0.0, JITTER)
     return max(backoff, requested or 0.0)

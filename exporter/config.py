@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -321,6 +321,3 @@ def describe(config: Config) -> list[str]:
         f"{account.name}: {account.provider} every {format_duration(account.interval)}"
         for account in config.accounts
     ]
-
-
-ConfigLoader = Callable[[], Config]

@@ -87,7 +87,7 @@ class Daemon:
             for warning in config.warnings:
                 log.warning(warning)
             self.config = config
-            self.web.replace(web_config)
+            await self.web.replace(web_config)
             await self.scheduler.apply(config.accounts, config.max_concurrent_requests)
             self.store.set_reload(True, self.clock.time())
             log.info("config reloaded", extra={"accounts": len(config.accounts)})

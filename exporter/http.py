@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 
 from aiohttp import hdrs, web
@@ -34,10 +35,12 @@ class WebState:
         self.config = config or WebConfig()
         self.auth = BasicAuthChecker(self.config.users) if self.config.users else None
 
-    def replace(self, config: WebConfig) -> None:
+    async def replace(self, config: WebConfig) -> None:
+        auth = self.auth
         if config.users != self.config.users:
-            self.auth = BasicAuthChecker(config.users) if config.users else None
-        self.config = config
+            # A new checker hashes its dummy password with bcrypt: never on the event loop.
+            auth = await asyncio.to_thread(BasicAuthChecker, config.users) if config.users else None
+        self.config, self.auth = config, auth
 
 
 def _guard(state: WebState) -> Middleware:

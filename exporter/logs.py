@@ -14,13 +14,7 @@ LEVELS = {
     "warn": logging.WARNING,
     "error": logging.ERROR,
 }
-_LEVEL_NAMES = {
-    logging.DEBUG: "debug",
-    logging.INFO: "info",
-    logging.WARNING: "warn",
-    logging.ERROR: "error",
-    logging.CRITICAL: "error",
-}
+_LEVEL_NAMES = {number: name for name, number in LEVELS.items()} | {logging.CRITICAL: "error"}
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
 
 

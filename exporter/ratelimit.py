@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from datetime import UTC
 from email.utils import parsedate_to_datetime
@@ -42,7 +43,7 @@ def _seconds(value: str | None, now: float) -> float | None:
         if moment.tzinfo is None:  # "-0000" or no zone: HTTP dates are GMT, never local time
             moment = moment.replace(tzinfo=UTC)
         return max(0.0, moment.timestamp() - now)
-    if seconds != seconds or seconds < 0 or seconds == float("inf"):
+    if not _plausible(seconds):
         return None
     # Some providers send the reset as an epoch timestamp rather than a delta.
     if seconds > 1_000_000_000:
@@ -57,6 +58,8 @@ def _milliseconds(value: str | None) -> float | None:
         milliseconds = float(value.strip())
     except ValueError:
         return None
-    if milliseconds != milliseconds or milliseconds < 0 or milliseconds == float("inf"):
-        return None
-    return milliseconds / 1000.0
+    return milliseconds / 1000.0 if _plausible(milliseconds) else None
+
+
+def _plausible(wait: float) -> bool:
+    return math.isfinite(wait) and wait >= 0

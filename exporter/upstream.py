@@ -9,7 +9,7 @@ from multidict import CIMultiDictProxy
 
 from exporter import __version__
 from exporter.errors import PollError, Reason
-from exporter.providers.base import Request, Response
+from exporter.providers.base import Request, Response, one_line
 
 USER_AGENT = f"balance-exporter/{__version__}"
 MAX_BODY = 1024 * 1024
@@ -72,5 +72,4 @@ def _too_large(max_body: int, status: int) -> PollError:
 
 
 def _short(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text[:200]
+    return one_line(str(exc)) or type(exc).__name__

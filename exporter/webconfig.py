@@ -60,6 +60,13 @@ BCRYPT_PREFIXES = ("$2a$", "$2b$", "$2y$")
 
 @dataclass(frozen=True)
 class TLSConfig:
+    """Checked TLS settings and the server context built from them.
+
+    Constructing one reads the files and builds the context, once: what serves is what was
+    checked. Raises ssl.SSLError / OSError on unusable files, Unsupported where this Python
+    cannot accept an unverified client certificate.
+    """
+
     cert_file: Path
     key_file: Path
     client_ca_file: Path | None = None
@@ -68,11 +75,16 @@ class TLSConfig:
     max_version: str = "TLS13"
     prefer_server_cipher_suites: bool = True
     # Digest of the files' contents: a reload with rotated certificates counts as a change.
-    fingerprint: str = field(default="", repr=False)
+    fingerprint: str = field(init=False, repr=False)
+    context: ssl.SSLContext = field(init=False, repr=False, compare=False)
 
-    def context(self) -> ssl.SSLContext:
-        """A server context; raises ssl.SSLError / OSError on unusable files, Unsupported
-        where this Python cannot accept an unverified client certificate."""
+    def __post_init__(self) -> None:
+        # Frozen: the derived fields are set the way dataclasses set fields themselves.
+        object.__setattr__(self, "context", self._server_context())
+        paths = (self.cert_file, self.key_file, self.client_ca_file)
+        object.__setattr__(self, "fingerprint", _fingerprint(*paths))
+
+    def _server_context(self) -> ssl.SSLContext:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.minimum_version = TLS_VERSIONS[self.min_version]
         context.maximum_version = TLS_VERSIONS[self.max_version]
@@ -98,7 +110,7 @@ class WebConfig:
     __hash__ = None  # type: ignore[assignment]  # mappings inside: compared, never hashed
 
     def ssl_context(self) -> ssl.SSLContext | None:
-        return None if self.tls is None else self.tls.context()
+        return None if self.tls is None else self.tls.context
 
 
 def load_web_config(path: str | Path) -> WebConfig:
@@ -123,10 +135,7 @@ class _Parser(Checker):
         if not isinstance(document, dict):
             self.problem("top level", "expected a mapping")
             return WebConfig(source=self.source)
-        for unknown in (k for k in document if k not in TOP_KEYS):
-            self.problem(
-                "top level", f"unknown key {str(unknown)!r} (allowed: {', '.join(TOP_KEYS)})"
-            )
+        self.unknown_keys(document, TOP_KEYS, "top level")
         tls = self.tls(self.section(document, "tls_server_config", TLS_KEYS))
         headers = self.headers(self.section(document, "http_server_config", HTTP_KEYS))
         users = self.users(document.get("basic_auth_users"))
@@ -169,23 +178,21 @@ class _Parser(Checker):
             self.problem(where, "prefer_server_cipher_suites: must be true or false")
         if len(self.problems) > count or cert_file is None or key_file is None:
             return None
-        config = TLSConfig(
-            cert_file,
-            key_file,
-            client_ca_file,
-            str(auth),
-            str(versions[0]),
-            str(versions[1]),
-            bool(prefer),
-            _fingerprint(cert_file, key_file, client_ca_file),
-        )
         # The certificate files first, so that a problem names the file it is in.
         for key, path in (("cert_file", cert_file), ("client_ca_file", client_ca_file)):
             if path is not None and not _has_certificate(path):
                 self.problem(where, f"{key}: {raw[key]}: no PEM certificate in it")
                 return None
         try:
-            config.context()
+            return TLSConfig(
+                cert_file,
+                key_file,
+                client_ca_file,
+                str(auth),
+                str(versions[0]),
+                str(versions[1]),
+                bool(prefer),
+            )
         except ssl.SSLError as exc:
             if "KEY_VALUES_MISMATCH" in str(exc.reason).upper():
                 self.problem(where, "key_file: does not match cert_file")
@@ -203,7 +210,6 @@ class _Parser(Checker):
         except (OSError, ValueError) as exc:
             self.problem(where, f"cert_file/key_file: cannot be used: {exc}")
             return None
-        return config
 
     def path(self, raw: dict[str, Any], key: str, where: str, *, required: bool) -> Path | None:
         value = raw.get(key)

@@ -85,16 +85,17 @@ class Provider(ABC):
     def parse(self, response: Response) -> Reading:
         """Read a 2xx answer; raise PollError when it is not a valid balance."""
 
-    def error_detail(self, body: Any) -> ErrorDetail:
-        """The provider's code and text from a decoded error body."""
+    def error_detail(self, body: dict[str, Any]) -> ErrorDetail:
+        """The provider's code and text from an error body that is a JSON object."""
         return ErrorDetail()
 
     def error(self, response: Response) -> PollError:
         """Classify a non-2xx answer: the provider's code where it has one, else the status."""
         try:
-            detail = self.error_detail(response.json())
+            body = response.json()
         except PollError:
-            detail = ErrorDetail()  # HTML or empty error pages say nothing more than the status
+            body = None  # HTML or empty error pages say nothing more than the status
+        detail = self.error_detail(body) if isinstance(body, dict) else ErrorDetail()
         return self.failure(detail, response.status)
 
     def failure(self, detail: ErrorDetail, status: int) -> PollError:

@@ -66,9 +66,7 @@ class Clickatell(Provider):
             balance=amount(data.get("balance"), "data.balance"),
         )
 
-    def error_detail(self, body: Any) -> ErrorDetail:
-        if not isinstance(body, dict):
-            return ErrorDetail()
+    def error_detail(self, body: dict[str, Any]) -> ErrorDetail:
         error = body.get("error")
         if isinstance(error, dict):
             code, text = error.get("code"), error.get("description")

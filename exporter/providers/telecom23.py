@@ -68,7 +68,5 @@ class Telecom23(Provider):
             else utc_timestamp(updated, UPDATED_FORMAT, "updated"),
         )
 
-    def error_detail(self, body: Any) -> ErrorDetail:
-        if not isinstance(body, dict):
-            return ErrorDetail()
+    def error_detail(self, body: dict[str, Any]) -> ErrorDetail:
         return ErrorDetail(text_of(body.get("error_code")), text_of(body.get("description")))

@@ -38,8 +38,8 @@ class Telnyx(Provider):
             available_credit=optional_amount(data, "available_credit", "data"),
         )
 
-    def error_detail(self, body: Any) -> ErrorDetail:
-        errors = body.get("errors") if isinstance(body, dict) else None
+    def error_detail(self, body: dict[str, Any]) -> ErrorDetail:
+        errors = body.get("errors")
         if isinstance(errors, list) and errors and isinstance(errors[0], dict):
             first = errors[0]
             return ErrorDetail(

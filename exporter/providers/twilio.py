@@ -79,10 +79,8 @@ class Twilio(Provider):
             provider_account_id=optional_text(body, "account_sid", "response"),
         )
 
-    def error_detail(self, body: Any) -> ErrorDetail:
+    def error_detail(self, body: dict[str, Any]) -> ErrorDetail:
         # Legacy {code, message, more_info, status}; RFC 9457 {type, title, status, code, detail}.
-        if not isinstance(body, dict):
-            return ErrorDetail()
         text = (
             text_of(body.get("message"))
             or text_of(body.get("detail"))

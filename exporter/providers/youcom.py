@@ -36,5 +36,5 @@ class YouCom(Provider):
             provider_account_id=optional_text(data, "id", "data"),
         )
 
-    def error_detail(self, body: Any) -> ErrorDetail:
-        return ErrorDetail(text=text_of(body.get("detail")) if isinstance(body, dict) else None)
+    def error_detail(self, body: dict[str, Any]) -> ErrorDetail:
+        return ErrorDetail(text=text_of(body.get("detail")))
