@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import time
 from collections.abc import Callable
 
@@ -17,6 +16,7 @@ import bcrypt
 from aiohttp import encode_basic_auth, web
 from aiohttp.test_utils import TestClient, TestServer
 
+from bench.common import Column, Timings, no_reload, print_table
 from exporter.http import WebState, build_app
 from exporter.secret import Secret
 from exporter.snapshot import SnapshotStore
@@ -24,10 +24,6 @@ from exporter.webconfig import WebConfig
 
 PASSWORD = "bench-password"  # noqa: S105 - made up for the benchmark
 WRONG_PASSWORD = "bench-wrong-password"  # noqa: S105
-
-
-async def _no_reload() -> list[str]:
-    return []
 
 
 async def timed(
@@ -53,7 +49,7 @@ async def main(cost: int, tries: int) -> None:
     # One user per try for "first time": the cache is keyed by user and password.
     users = {f"user-{index:03d}": Secret(hashed) for index in range(tries + 1)}
     state = WebState(WebConfig(users=users))
-    app = build_app(SnapshotStore(), _no_reload, web_state=state)
+    app = build_app(SnapshotStore(), no_reload, web_state=state)
     async with TestClient(TestServer(app)) as client:
         await timed(client, lambda _: encode_basic_auth("user-000", PASSWORD), 200, 1)
         rows = [
@@ -82,13 +78,14 @@ async def main(cost: int, tries: int) -> None:
             ),
         ]
 
-    print(f"bcrypt cost {cost}, {tries} tries per row, median and p95 of one GET /metrics")
-    print(f"{'credentials':<30} {'median ms':>10} {'p95 ms':>10} {'vs wrong password':>18}")
-    baseline = statistics.median(rows[2][1])
-    for label, samples in rows:
-        ordered = sorted(samples)
-        median, p95 = statistics.median(ordered), ordered[max(0, int(len(ordered) * 0.95) - 1)]
-        print(f"{label:<30} {median * 1000:>10.2f} {p95 * 1000:>10.2f} {median / baseline:>17.2f}x")
+    baseline = Timings.of(rows[2][1]).median
+    print_table(
+        f"bcrypt cost {cost}, {tries} tries per row, median and p95 of one GET /metrics",
+        "credentials",
+        30,
+        rows,
+        Column("vs wrong password", 18, lambda timings: f"{timings.median / baseline:.2f}x"),
+    )
 
 
 if __name__ == "__main__":

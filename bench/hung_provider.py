@@ -11,14 +11,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import statistics
 import time
 
 import aiohttp
 from aiohttp import web
 
+from bench.common import Column, print_table
 from exporter.config import parse_config
 from exporter.daemon import Daemon
+from exporter.demo import start_simulator
 from exporter.simulator import SimAccount, Simulator
 
 
@@ -28,12 +29,9 @@ async def measure(accounts: int, hanging: int, scrapes: int) -> list[float]:
         simulator.add(
             f"a{i}", SimAccount("telnyx", f"key-{i}", fault="hang" if i < hanging else None)
         )
-    sim_runner = web.AppRunner(simulator.app())
-    await sim_runner.setup()
-    sim_site = web.TCPSite(sim_runner, "127.0.0.1", 0)
-    await sim_site.start()
+    running = await start_simulator(simulator)
     lines = "\n".join(
-        f"  - {{name: a{i}, provider: telnyx, api_key: key-{i}, base_url: '{sim_site.name}'}}"
+        f"  - {{name: a{i}, provider: telnyx, api_key: key-{i}, base_url: '{running.url}'}}"
         for i in range(accounts)
     )
     config = parse_config(
@@ -56,10 +54,9 @@ async def measure(accounts: int, hanging: int, scrapes: int) -> list[float]:
                 samples.append(time.perf_counter() - started)
                 await asyncio.sleep(0.05)  # pacing between scrapes, not synchronisation
     finally:
-        simulator.release.set()
         await daemon.stop()
         await runner.cleanup()
-        await sim_runner.cleanup()
+        await running.stop()
     return samples
 
 
@@ -71,15 +68,13 @@ async def main(accounts: int, scrapes: int) -> None:
             await measure(accounts, accounts // 2, scrapes),
         ),
     ]
-    print(f"{accounts} accounts polled every 2s with a 1s timeout, {scrapes} scrapes per row")
-    print(f"{'scenario':<36} {'median ms':>10} {'p95 ms':>10} {'max ms':>10}")
-    for label, samples in rows:
-        ordered = sorted(samples)
-        p95 = ordered[max(0, int(len(ordered) * 0.95) - 1)]
-        print(
-            f"{label:<36} {statistics.median(ordered) * 1000:>10.2f} {p95 * 1000:>10.2f}"
-            f" {ordered[-1] * 1000:>10.2f}"
-        )
+    print_table(
+        f"{accounts} accounts polled every 2s with a 1s timeout, {scrapes} scrapes per row",
+        "scenario",
+        36,
+        rows,
+        Column("max ms", 10, lambda timings: f"{timings.maximum * 1000:.2f}"),
+    )
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import time
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
@@ -18,6 +17,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client.aiohttp import make_aiohttp_handler
 
+from bench.common import Column, Timings, no_reload, print_table
 from exporter.account import AccountConfig
 from exporter.http import RENDERER, build_app
 from exporter.reading import Reading
@@ -71,7 +71,7 @@ async def main(accounts: int, scrapes: int) -> None:
     store = populated_store(accounts)
     baseline_app = web.Application()
     baseline_app.router.add_get("/metrics", make_aiohttp_handler(registry_of(store)))
-    app = build_app(store, reload=_no_reload)
+    app = build_app(store, reload=no_reload)
     renderer = app[RENDERER]
     rows: list[tuple[str, list[float]]] = []
 
@@ -100,18 +100,15 @@ async def main(accounts: int, scrapes: int) -> None:
         )
         background = renderer.renders - before
 
-    print(f"{accounts} accounts, {scrapes} scrapes per row, median and p95 of one scrape")
-    print(f"{'scenario':<44} {'median ms':>10} {'p95 ms':>10} {'vs baseline':>12}")
-    baseline = statistics.median(rows[1][1])
-    for label, samples in rows:
-        ordered = sorted(samples)
-        median, p95 = statistics.median(ordered), ordered[max(0, int(len(ordered) * 0.95) - 1)]
-        print(f"{label:<44} {median * 1000:>10.2f} {p95 * 1000:>10.2f} {baseline / median:>11.1f}x")
+    baseline = Timings.of(rows[1][1]).median
+    print_table(
+        f"{accounts} accounts, {scrapes} scrapes per row, median and p95 of one scrape",
+        "scenario",
+        44,
+        rows,
+        Column("vs baseline", 12, lambda timings: f"{baseline / timings.median:.1f}x"),
+    )
     print(f"background renderings during the last row: {background} (of {scrapes} changes)")
-
-
-async def _no_reload() -> list[str]:
-    return []
 
 
 if __name__ == "__main__":

@@ -20,8 +20,17 @@ TWILIO_SID = "AC5e1ec7ed0000000000000000000000d1"
 TWILIO_SUB_SID = "AC5e1ec7ed0000000000000000000000d2"
 
 
+def config_settings(account: SimAccount) -> str:
+    """How the exporter's config names the simulated ``account``: its provider and credential."""
+    if account.provider == "twilio":
+        return f"provider: twilio, account_sid: {account.account_sid}, auth_token: {account.key}"
+    if account.provider == "clickatell-platform":  # one exporter provider, two simulated APIs
+        return f"provider: clickatell, api: platform, api_key: {account.key}"
+    return f"provider: {account.provider}, api_key: {account.key}"
+
+
 def demo_accounts() -> dict[str, tuple[SimAccount, str]]:
-    """Simulated account and the provider-specific config lines, by account name."""
+    """Simulated account and any further config setting (a low-balance threshold), by name."""
     return {
         "sms-eu": (
             SimAccount(
@@ -32,7 +41,7 @@ def demo_accounts() -> dict[str, tuple[SimAccount, str]]:
                 pending=Decimal("12.50"),
                 scenario=DrainAndTopUp(Decimal("500.00"), Decimal("40.00"), Decimal("6.00")),
             ),
-            "provider: telnyx, api_key: demo-telnyx-eu, low_balance: 100",
+            "low_balance: 100",
         ),
         "sms-us": (
             SimAccount(
@@ -41,18 +50,17 @@ def demo_accounts() -> dict[str, tuple[SimAccount, str]]:
                 balance=Decimal("-12.40"),
                 credit_limit=Decimal("250.00"),
             ),
-            "provider: telnyx, api_key: demo-telnyx-us",
+            "",
         ),
         "voice": (
             SimAccount(
                 "twilio", "demo-twilio-token", balance=Decimal("84.27"), account_sid=TWILIO_SID
             ),
-            f"provider: twilio, account_sid: {TWILIO_SID}, auth_token: demo-twilio-token, "
             "low_balance: 100",
         ),
         "voice-subaccount": (
             SimAccount("twilio", "demo-twilio-sub", account_sid=TWILIO_SUB_SID, state="subaccount"),
-            f"provider: twilio, account_sid: {TWILIO_SUB_SID}, auth_token: demo-twilio-sub",
+            "",
         ),
         "bulk": (
             SimAccount(
@@ -61,7 +69,7 @@ def demo_accounts() -> dict[str, tuple[SimAccount, str]]:
                 balance=Decimal("3000.50"),
                 scenario=DrainAndTopUp(Decimal("3000.50"), Decimal("200.00"), Decimal("25.00")),
             ),
-            "provider: clickatell, api_key: demo-clickatell-rest, low_balance: 500",
+            "low_balance: 500",
         ),
         "bulk-za": (
             SimAccount(
@@ -71,20 +79,19 @@ def demo_accounts() -> dict[str, tuple[SimAccount, str]]:
                 currency="ZAR",
                 scenario=RateLimitBursts(every=300.0, lasting=45.0, after=90.0),
             ),
-            "provider: clickatell, api: platform, api_key: demo-clickatell-platform, "
             "low_balance: 200",
         ),
         "search": (
             SimAccount(
                 "youcom", "demo-youcom-a", balance=Decimal("7189.245"), entity_id="ent_demo01"
             ),
-            "provider: youcom, api_key: demo-youcom-a, low_balance: 1000",
+            "low_balance: 1000",
         ),
         "search-team2": (
             SimAccount(
                 "youcom", "demo-youcom-b", balance=Decimal("7189.245"), entity_id="ent_demo01"
             ),
-            "provider: youcom, api_key: demo-youcom-b",
+            "",
         ),
         "sms-uk": (
             SimAccount(
@@ -94,7 +101,7 @@ def demo_accounts() -> dict[str, tuple[SimAccount, str]]:
                 currency="EUR",
                 scenario=DegradedAtTimes(every=300.0, lasting=90.0, after=60.0),
             ),
-            "provider: 23telecom, api_key: demo-23telecom-uk, low_balance: 100",
+            "low_balance: 100",
         ),
         "sms-uk-onboarding": (
             SimAccount(
@@ -104,11 +111,11 @@ def demo_accounts() -> dict[str, tuple[SimAccount, str]]:
                 currency="EUR",
                 scenario=ReadyAfter(120.0),
             ),
-            "provider: 23telecom, api_key: demo-23telecom-new",
+            "",
         ),
         "sms-uk-empty": (
             SimAccount("23telecom", "demo-23telecom-empty", balance=Decimal("0"), currency="EUR"),
-            "provider: 23telecom, api_key: demo-23telecom-empty",
+            "",
         ),
     }
 
@@ -120,7 +127,8 @@ def demo_config_text(simulator_url: str, interval: str = DEMO_INTERVAL) -> str:
         f"defaults: {{interval: {interval}, timeout: 5s}}",
         "accounts:",
     ]
-    for name, (_, settings) in demo_accounts().items():
+    for name, (account, extra) in demo_accounts().items():
+        settings = config_settings(account) + (f", {extra}" if extra else "")
         lines.append(f"  - {{name: {name}, {settings}, base_url: '{simulator_url}'}}")
     return "\n".join(lines) + "\n"
 

@@ -1,4 +1,5 @@
-"""Helpers shared by the test modules: the tool-missing policy and reading an exposition."""
+"""Helpers shared by the test modules: the tool-missing policy, the failure reasons of the metric
+contract and reading an exposition."""
 
 from __future__ import annotations
 
@@ -9,6 +10,18 @@ from typing import NoReturn
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+
+# The values of billing_poll_failures_total's reason label, spelled out rather than read from
+# exporter.errors.Reason, so that changing one breaks the tests of the metric contract.
+FAILURE_REASONS = (
+    "auth",
+    "rate_limited",
+    "server_error",
+    "client_error",
+    "timeout",
+    "network",
+    "invalid_response",
+)
 
 
 def unavailable(reason: str) -> NoReturn:

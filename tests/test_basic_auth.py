@@ -87,10 +87,11 @@ def web_config(users: Mapping[str, str]) -> WebConfig:
 
 @asynccontextmanager
 async def serving(
-    users: Mapping[str, str] | None = None, reloads: Reloads | None = None
+    state: WebState | None = None, reloads: Reloads | None = None
 ) -> AsyncIterator[Client]:
-    state = WebState(web_config({USER: HASH} if users is None else users))
-    app = build_app(SnapshotStore(), reloads or Reloads(), web_state=state)
+    """The app guarded by ``state`` (by default USER with HASH)."""
+    web_state = state or WebState(web_config({USER: HASH}))
+    app = build_app(SnapshotStore(), reloads or Reloads(), web_state=web_state)
     async with test_utils.TestClient(test_utils.TestServer(app)) as client:
         yield client
 
@@ -168,9 +169,7 @@ async def test_a_hash_made_by_htpasswd_works(tmp_path: Path) -> None:
     assert hashed.startswith("$2y$10$")
     path = tmp_path / "web.yml"
     path.write_text(f"basic_auth_users:\n  {USER}: '{hashed}'\n", encoding="utf-8")
-    state = WebState(load_web_config(path))
-    app = build_app(SnapshotStore(), Reloads(), web_state=state)
-    async with test_utils.TestClient(test_utils.TestServer(app)) as client:
+    async with serving(WebState(load_web_config(path))) as client:
         assert await call(client, "GET", "/metrics", basic(USER, PASSWORD)) == 200
         assert await call(client, "GET", "/metrics", basic(USER, WRONG_PASSWORD)) == 401
 
@@ -219,13 +218,12 @@ async def test_a_wrong_password_is_never_cached(checks: CountingCheck) -> None:
 
 async def test_a_new_hash_on_reload_forgets_the_cached_password(checks: CountingCheck) -> None:
     state = WebState(web_config({USER: HASH}))
-    app = build_app(SnapshotStore(), Reloads(), web_state=state)
-    async with test_utils.TestClient(test_utils.TestServer(app)) as client:
+    async with serving(state) as client:
         assert await call(client, "GET", "/metrics", basic(USER, PASSWORD)) == 200
-        state.replace(web_config({USER: bcrypt_hash(WRONG_PASSWORD)}))
+        await state.replace(web_config({USER: bcrypt_hash(WRONG_PASSWORD)}))
         assert await call(client, "GET", "/metrics", basic(USER, PASSWORD)) == 401
         assert await call(client, "GET", "/metrics", basic(USER, WRONG_PASSWORD)) == 200
-        state.replace(web_config({}))
+        await state.replace(web_config({}))
         assert await call(client, "GET", "/metrics", {}) == 200
     assert len(checks.hashes) == 3
 

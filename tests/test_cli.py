@@ -9,25 +9,26 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 
 import aiohttp
 import pytest
 from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
+from prometheus_harness import ExporterProcess, environment, free_port, wait_until
 from support import metric_value
 
 from exporter import __version__
 
 EXPORTER = [sys.executable, "-m", "exporter"]
+CONFIGS = Path(__file__).parent / "configs"
 CANARY = "CANARY"
 TELNYX_KEY = "CANARY-cli-telnyx-3a9f1e"
 TELNYX_WRONG_KEY = "CANARY-cli-telnyx-wrong-c07d"
@@ -36,52 +37,26 @@ YOUCOM_WRONG_KEY = "CANARY-cli-youcom-wrong-0d5e"
 TELECOM_KEY = "CANARY-cli-23telecom-b816"
 TELECOM_UPDATED = 1770977700.0  # "2026.02.13 10:15:00" read as UTC
 PROCESS_DEADLINE = 30.0
+WAIT_DEADLINE = 15.0  # for one change to show while the exporter serves
 LOGFMT_FIELD = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S*)')
 
 
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def _environment(**extra: str) -> dict[str, str]:
-    """The test's environment without proxies (the exporter honours them) plus ``extra``."""
-    proxies = {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}
-    env = {k: v for k, v in os.environ.items() if k.lower() not in proxies}
-    env.update(extra)
-    return env
-
-
-def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """A short-lived run that needs no fake provider."""
+def run_exporter(
+    *args: str, cwd: Path, timeout: float = PROCESS_DEADLINE
+) -> subprocess.CompletedProcess[str]:
+    """A run to its end; it blocks the test's loop, so no fake provider can answer it."""
     return subprocess.run(  # noqa: S603 - our own interpreter and module
         [*EXPORTER, *args],
         capture_output=True,
         text=True,
         cwd=cwd,
-        env=_environment(),
-        timeout=PROCESS_DEADLINE,
+        env=environment(),
+        timeout=timeout,
         check=False,
     )
-
-
-async def _run_async(*args: str, cwd: Path, env: dict[str, str]) -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(
-        *EXPORTER,
-        *args,
-        cwd=cwd,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), PROCESS_DEADLINE)
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _logfmt(line: str) -> dict[str, str]:
@@ -101,17 +76,6 @@ def _accounts_in(exposition: str) -> set[str]:
         for sample in family.samples
         if "account" in sample.labels
     }
-
-
-async def _wait_for(
-    condition: Callable[[], Awaitable[bool]], what: str, within: float = 15.0
-) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not await condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 # --- the fake providers ------------------------------------------------------------------------
@@ -215,7 +179,7 @@ KEYS = {
 
 
 def test_version(tmp_path: Path) -> None:
-    result = _run("--version", cwd=tmp_path)
+    result = run_exporter("--version", cwd=tmp_path)
 
     assert result.returncode == 0
     assert result.stderr == ""
@@ -226,9 +190,9 @@ def test_version(tmp_path: Path) -> None:
 
 
 def test_bad_config_exits_2_with_one_line_per_problem(tmp_path: Path) -> None:
-    config = Path(__file__).parent / "configs" / "bad" / "many_problems.yml"
+    config = CONFIGS / "bad" / "many_problems.yml"
 
-    result = _run("--config.file", str(config), cwd=tmp_path)
+    result = run_exporter("--config.file", str(config), cwd=tmp_path)
 
     assert result.returncode == 2
     assert result.stdout == ""
@@ -242,7 +206,7 @@ def test_bad_config_with_config_check_exits_2(tmp_path: Path) -> None:
     config = tmp_path / "c.yml"
     config.write_text("accounts:\n  - name: a\n    provider: telnix\n", encoding="utf-8")
 
-    result = _run("--config.check", "--config.file", str(config), cwd=tmp_path)
+    result = run_exporter("--config.check", "--config.file", str(config), cwd=tmp_path)
 
     assert result.returncode == 2
     assert result.stderr == (
@@ -253,7 +217,7 @@ def test_bad_config_with_config_check_exits_2(tmp_path: Path) -> None:
 
 def test_missing_config_file_is_one_line(tmp_path: Path) -> None:
     # The default file name, in a directory that does not hold it.
-    result = _run(cwd=tmp_path)
+    result = run_exporter(cwd=tmp_path)
 
     assert result.returncode == 2
     assert result.stdout == ""
@@ -261,9 +225,9 @@ def test_missing_config_file_is_one_line(tmp_path: Path) -> None:
 
 
 def test_config_check_on_a_good_config(tmp_path: Path) -> None:
-    config = Path(__file__).parent / "configs" / "good" / "defaults.yml"
+    config = CONFIGS / "good" / "defaults.yml"
 
-    result = _run("--config.check", "--config.file", str(config), cwd=tmp_path)
+    result = run_exporter("--config.check", "--config.file", str(config), cwd=tmp_path)
 
     assert result.returncode == 0
     assert result.stdout == (
@@ -276,9 +240,9 @@ def test_config_check_on_a_good_config(tmp_path: Path) -> None:
 
 
 def test_config_check_warns_about_a_raised_interval(tmp_path: Path) -> None:
-    config = Path(__file__).parent / "configs" / "good" / "interval_floor.yml"
+    config = CONFIGS / "good" / "interval_floor.yml"
 
-    result = _run("--config.check", "--config.file", str(config), cwd=tmp_path)
+    result = run_exporter("--config.check", "--config.file", str(config), cwd=tmp_path)
 
     assert result.returncode == 0
     warnings = result.stderr.splitlines()
@@ -310,7 +274,7 @@ def test_config_check_warns_about_a_raised_interval(tmp_path: Path) -> None:
     ],
 )
 def test_bad_flags_exit_2(tmp_path: Path, flag: list[str], message: str) -> None:
-    result = _run(*flag, cwd=tmp_path)
+    result = run_exporter(*flag, cwd=tmp_path)
 
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
@@ -331,7 +295,9 @@ def test_listen_address_in_use_is_one_line(tmp_path: Path) -> None:
         taken.listen()
         address = f"127.0.0.1:{taken.getsockname()[1]}"
 
-        result = _run("--config.file", str(config), "--web.listen-address", address, cwd=tmp_path)
+        result = run_exporter(
+            "--config.file", str(config), "--web.listen-address", address, cwd=tmp_path
+        )
 
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
@@ -349,30 +315,45 @@ def test_listen_address_in_use_is_one_line(tmp_path: Path) -> None:
 # --- --once --------------------------------------------------------------------------------
 
 
-def _once_config(
-    path: Path, url: str, youcom_key_variable: str, *, with_failing_telnyx: bool
-) -> None:
+async def _run_once(
+    tmp_path: Path, url: str, youcom_key_variable: str, *flags: str, with_failing_telnyx: bool
+) -> tuple[int, str, str]:
+    """``--once`` over sms-eu, search and, if asked, sms-bad: exit code, stdout, stderr.
+
+    Run without blocking the loop, which serves the fake providers the exporter polls.
+    """
+    config = tmp_path / "c.yml"
     text = "accounts:\n" + _account("sms-eu", "telnyx", "TELNYX_KEY", url)
     text += _account("search", "youcom", youcom_key_variable, url)
     if with_failing_telnyx:
         text += _account("sms-bad", "telnyx", "TELNYX_WRONG_KEY", url)
-    path.write_text(text, encoding="utf-8")
+    config.write_text(text, encoding="utf-8")
+    process = await asyncio.create_subprocess_exec(
+        *EXPORTER,
+        "--once",
+        "--config.file",
+        str(config),
+        *flags,
+        cwd=tmp_path,
+        env=environment(**KEYS),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), PROCESS_DEADLINE)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
 
 
 async def test_once_prints_the_exposition_and_exits_1_when_an_account_fails(
     tmp_path: Path, providers: FakeProviders
 ) -> None:
-    config = tmp_path / "c.yml"
-    _once_config(config, providers.url, "YOUCOM_WRONG_KEY", with_failing_telnyx=True)
-
-    code, out, err = await _run_async(
-        "--once",
-        "--config.file",
-        str(config),
+    code, out, err = await _run_once(
+        tmp_path,
+        providers.url,
+        "YOUCOM_WRONG_KEY",
         "--log.level",
         "debug",
-        cwd=tmp_path,
-        env=_environment(**KEYS),
+        with_failing_telnyx=True,
     )
 
     assert code == 1, err
@@ -426,11 +407,8 @@ async def test_once_prints_the_exposition_and_exits_1_when_an_account_fails(
 async def test_once_exits_0_when_every_account_succeeds(
     tmp_path: Path, providers: FakeProviders
 ) -> None:
-    config = tmp_path / "c.yml"
-    _once_config(config, providers.url, "YOUCOM_KEY", with_failing_telnyx=False)
-
-    code, out, err = await _run_async(
-        "--once", "--config.file", str(config), cwd=tmp_path, env=_environment(**KEYS)
+    code, out, err = await _run_once(
+        tmp_path, providers.url, "YOUCOM_KEY", with_failing_telnyx=False
     )
 
     assert code == 0, err
@@ -460,11 +438,8 @@ async def test_once_exits_0_when_every_account_succeeds(
 async def test_once_exits_1_for_a_single_failing_account(
     tmp_path: Path, providers: FakeProviders
 ) -> None:
-    config = tmp_path / "c.yml"
-    _once_config(config, providers.url, "YOUCOM_WRONG_KEY", with_failing_telnyx=False)
-
-    code, out, err = await _run_async(
-        "--once", "--config.file", str(config), cwd=tmp_path, env=_environment(**KEYS)
+    code, out, err = await _run_once(
+        tmp_path, providers.url, "YOUCOM_WRONG_KEY", with_failing_telnyx=False
     )
 
     assert code == 1
@@ -485,19 +460,15 @@ async def test_once_exits_1_for_a_single_failing_account(
 
 
 async def test_once_json_logs(tmp_path: Path, providers: FakeProviders) -> None:
-    config = tmp_path / "c.yml"
-    _once_config(config, providers.url, "YOUCOM_WRONG_KEY", with_failing_telnyx=True)
-
-    code, _, err = await _run_async(
-        "--once",
-        "--config.file",
-        str(config),
+    code, _, err = await _run_once(
+        tmp_path,
+        providers.url,
+        "YOUCOM_WRONG_KEY",
         "--log.format",
         "json",
         "--log.level",
         "debug",
-        cwd=tmp_path,
-        env=_environment(**KEYS),
+        with_failing_telnyx=True,
     )
 
     assert code == 1
@@ -522,27 +493,24 @@ async def test_once_json_logs(tmp_path: Path, providers: FakeProviders) -> None:
 # --- serving -------------------------------------------------------------------------------
 
 
-class RunningExporter:
-    """An exporter process whose stderr is collected line by line while it runs."""
+class RunningExporter(ExporterProcess):
+    """The exporter serving on ``address``, asked over HTTP and signalled while it runs."""
 
-    def __init__(self, process: asyncio.subprocess.Process, base: str) -> None:
-        self.process = process
-        self.base = base
-        self.lines: list[str] = []
-        assert process.stderr is not None
-        self._reader = asyncio.ensure_future(self._read(process.stderr))
+    def __init__(self, *args: str, address: str, cwd: Path, env: Mapping[str, str]) -> None:
+        super().__init__(*args, "--web.listen-address", address, cwd=cwd, env=env)
+        self.base = f"http://{address}"
 
-    async def _read(self, stream: asyncio.StreamReader) -> None:
-        async for line in stream:
-            self.lines.append(line.decode().rstrip("\n"))
+    def _running(self) -> asyncio.subprocess.Process:
+        assert self._process is not None, "the exporter is not running"
+        if self._process.returncode is not None:
+            raise AssertionError(f"exporter exited {self._process.returncode}:\n{self.stderr}")
+        return self._process
 
-    @property
-    def stderr(self) -> str:
-        return "\n".join(self.lines)
+    def send_signal(self, number: int) -> None:
+        self._running().send_signal(number)
 
     async def get(self, session: aiohttp.ClientSession, path: str) -> tuple[int, str]:
-        if self.process.returncode is not None:
-            raise AssertionError(f"exporter exited {self.process.returncode}:\n{self.stderr}")
+        self._running()  # an exporter that died fails the wait at once, with its log
         try:
             async with session.get(self.base + path) as response:
                 return response.status, await response.text()
@@ -566,17 +534,8 @@ class RunningExporter:
             latest = await self.metrics(session)
             return condition(latest)
 
-        await _wait_for(met, what)
+        await wait_until(met, what, WAIT_DEADLINE)
         return latest
-
-    async def finish(self) -> int:
-        code = await asyncio.wait_for(self.process.wait(), 5)
-        await asyncio.wait_for(self._reader, 5)
-        return code
-
-    def kill(self) -> None:
-        if self.process.returncode is None:
-            self.process.kill()
 
 
 def _write_serving_config(path: Path, accounts: list[str]) -> None:
@@ -599,35 +558,26 @@ async def test_serving_reloads_and_stops(tmp_path: Path, providers: FakeProvider
             _account("search", "youcom", "YOUCOM_WRONG_KEY", url),
         ],
     )
-    port = _free_port()
-    process = await asyncio.create_subprocess_exec(
-        *EXPORTER,
+    exporter = RunningExporter(
         "--config.file",
         str(config),
-        "--web.listen-address",
-        f"127.0.0.1:{port}",
         "--log.level",
         "debug",
+        address=f"127.0.0.1:{free_port()}",
         cwd=tmp_path,
-        env=_environment(**KEYS),
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
+        env=environment(**KEYS),
     )
-    exporter = RunningExporter(process, f"http://127.0.0.1:{port}")
-    try:
+    async with exporter:
         async with aiohttp.ClientSession() as session:
             await _serve_and_reload(exporter, session, config, url)
-        process.send_signal(signal.SIGTERM)
-        assert await exporter.finish() == 0
-    finally:
-        exporter.kill()
-        await process.wait()
+        assert await exporter.stop() == 0  # SIGTERM: a clean stop
 
     assert "Traceback" not in exporter.stderr
     assert CANARY not in exporter.stderr
-    for line in exporter.lines:
+    lines = exporter.stderr.splitlines()
+    for line in lines:
         assert re.match(r"ts=\S+ level=(debug|info|warn|error) source=\S+ ", line), line
-    messages = [_logfmt(line)["msg"] for line in exporter.lines]
+    messages = [_logfmt(line)["msg"] for line in lines]
     assert messages.count("listening") == 1
     assert messages.count("config reloaded") == 1
     assert messages[-1] == "shutting down"
@@ -639,7 +589,7 @@ async def _serve_and_reload(
     async def ready() -> bool:
         return (await exporter.get(session, "/-/ready")) == (200, "Ready\n")
 
-    await _wait_for(ready, "/-/ready to answer 200")
+    await wait_until(ready, "/-/ready to answer 200", WAIT_DEADLINE)
 
     assert await exporter.get(session, "/-/healthy") == (200, "Healthy\n")
     status, page = await exporter.get(session, "/")
@@ -669,7 +619,7 @@ async def _serve_and_reload(
     # SIGHUP with a broken file: the old accounts keep being served and polled.
     _write_serving_config(config, [_account("sms-eu", "telnyx", "TELNYX_KEY", url + "?x=1")])
     problem = f"{config}: accounts[0] 'sms-eu': base_url: must not have a query or fragment"
-    exporter.process.send_signal(signal.SIGHUP)
+    exporter.send_signal(signal.SIGHUP)
 
     text = await exporter.wait_metrics(
         session,
@@ -689,10 +639,12 @@ async def _serve_and_reload(
     assert metric_value(text, "billing_exporter_config_last_reload_successful") == 0.0
 
     async def reload_failure_logged() -> bool:
-        return any("config reload failed" in line for line in exporter.lines)
+        return "config reload failed" in exporter.stderr
 
-    await _wait_for(reload_failure_logged, "the failed reload's log line")
-    failed = [_logfmt(line) for line in exporter.lines if "config reload failed" in line]
+    await wait_until(reload_failure_logged, "the failed reload's log line", WAIT_DEADLINE)
+    failed = [
+        _logfmt(line) for line in exporter.stderr.splitlines() if "config reload failed" in line
+    ]
     assert [(fields["level"], fields["problem"]) for fields in failed] == [("error", problem)]
 
     # POST /-/reload with the broken file: 500 and the problem.

@@ -70,7 +70,7 @@ def handshake(server: ssl.SSLContext, server_ca: trustme.CA, client_cert: bool) 
             ssl.CERT_REQUIRED,
             False,
             "PEER_DID_NOT_RETURN_A_CERTIFICATE",
-            ("PEER_DID_NOT_RETURN_A_CERTIFICATE"),
+            "PEER_DID_NOT_RETURN_A_CERTIFICATE",
         ),
     ],
 )

@@ -10,7 +10,7 @@ from prometheus_client.exposition import generate_latest
 from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import CollectorRegistry
-from support import require_tool
+from support import FAILURE_REASONS, require_tool
 
 from exporter import __version__
 from exporter.account import AccountConfig
@@ -20,15 +20,6 @@ from exporter.reading import Reading
 from exporter.snapshot import SnapshotStore
 
 T0 = 1_767_225_600.0
-REASONS = [
-    "auth",
-    "rate_limited",
-    "server_error",
-    "client_error",
-    "timeout",
-    "network",
-    "invalid_response",
-]
 MONEY = ["billing_balance", "billing_credit_limit", "billing_pending", "billing_available_credit"]
 ACCOUNT_FAMILIES = [
     *MONEY,
@@ -117,7 +108,7 @@ def test_before_the_first_poll_only_the_plan_and_zero_counters_exist() -> None:
     assert found[key("billing_poll_interval_seconds", **ids)] == 300.0
     assert found[key("billing_polls_total", **ids)] == 0.0
     assert of(found, "billing_poll_failures_total") == {
-        key("billing_poll_failures_total", **ids, reason=reason): 0.0 for reason in REASONS
+        key("billing_poll_failures_total", **ids, reason=reason): 0.0 for reason in FAILURE_REASONS
     }
 
 
@@ -208,7 +199,7 @@ def test_a_failure_keeps_the_balance_sets_up_0_and_counts_the_reason() -> None:
     assert found[key("billing_last_success_timestamp_seconds", **ids)] == T0
     assert found[key("billing_last_poll_timestamp_seconds", **ids)] == T0 + 900.0
     assert found[key("billing_polls_total", **ids)] == 4.0
-    expected = dict.fromkeys(REASONS, 0.0) | {"auth": 1.0, "timeout": 2.0}
+    expected = dict.fromkeys(FAILURE_REASONS, 0.0) | {"auth": 1.0, "timeout": 2.0}
     assert of(found, "billing_poll_failures_total") == {
         key("billing_poll_failures_total", **ids, reason=reason): value
         for reason, value in expected.items()

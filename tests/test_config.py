@@ -57,6 +57,13 @@ def _problems(path: Path | str, environ: dict[str, str] | None = None) -> list[s
     return caught.value.problems
 
 
+def _text_problems(text: str, environ: dict[str, str] | None = None) -> list[str]:
+    """The problems of ``text`` as a config file named c.yml."""
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, "c.yml", environ or {})
+    return caught.value.problems
+
+
 def _account(config: Config, name: str) -> AccountConfig:
     [account] = [a for a in config.accounts if a.name == name]
     return account
@@ -126,9 +133,7 @@ accounts:
     provider: youcom
     api_key: CANARY-dup
 """
-    with pytest.raises(ConfigError) as caught:
-        parse_config(text, "c.yml", {})
-    assert caught.value.problems == [
+    assert _text_problems(text) == [
         "c.yml: accounts[0] 'sms': api_key: is required (or api_key_file)",
         "c.yml: accounts[1] 'sms': name: duplicate of accounts[0]; names must be unique",
     ]
@@ -142,9 +147,7 @@ accounts:
     account_sid: AC0123456789abcdef0123456789abcdef
     auth_token_file: /nonexistent/balance-exporter/token
 """
-    with pytest.raises(ConfigError) as caught:
-        parse_config(text, "c.yml", {})
-    assert caught.value.problems == [
+    assert _text_problems(text) == [
         "c.yml: accounts[0] 'voice': auth_token_file: cannot read "
         "/nonexistent/balance-exporter/token: No such file or directory"
     ]
@@ -168,9 +171,7 @@ YAML_TRAPS = [
 @pytest.mark.parametrize("line", YAML_TRAPS)
 def test_yaml_errors_never_echo_a_secret(line: str) -> None:
     text = f"accounts:\n  - name: sms\n    provider: telnyx\n    {line}\n"
-    with pytest.raises(ConfigError) as caught:
-        parse_config(text, "c.yml", {})
-    [problem] = caught.value.problems
+    [problem] = _text_problems(text)
     assert problem.startswith("c.yml: ")
     assert CANARY not in problem
     assert "\n" not in problem
@@ -178,9 +179,7 @@ def test_yaml_errors_never_echo_a_secret(line: str) -> None:
 
 def test_duplicate_yaml_keys_name_the_key_and_line() -> None:
     text = "accounts: []\ndefaults:\n  interval: 5m\n  interval: 1m\n"
-    with pytest.raises(ConfigError) as caught:
-        parse_config(text, "c.yml", {})
-    assert caught.value.problems == ["c.yml: invalid YAML: key 'interval' given twice (line 4)"]
+    assert _text_problems(text) == ["c.yml: invalid YAML: key 'interval' given twice (line 4)"]
 
 
 def test_missing_config_file_is_one_line() -> None:
@@ -213,9 +212,7 @@ def test_secret_file_that_is_not_utf8(tmp_path: Path) -> None:
 
 
 def test_non_string_keys_are_unknown_keys() -> None:
-    with pytest.raises(ConfigError) as caught:
-        parse_config("1: x\naccounts: []\n", "c.yml", {})
-    assert caught.value.problems == [
+    assert _text_problems("1: x\naccounts: []\n") == [
         "c.yml: top level: unknown key '1' (allowed: global, defaults, accounts)"
     ]
 
@@ -368,9 +365,7 @@ accounts:
     provider: telnyx
     api_key: ${A}${B}
 """
-    with pytest.raises(ConfigError) as caught:
-        parse_config(text, "c.yml", {"A": "CANARY-a"})
-    assert caught.value.problems == [
+    assert _text_problems(text, {"A": "CANARY-a"}) == [
         "c.yml: accounts[0] 'sms': api_key: environment variable B is not set"
     ]
 

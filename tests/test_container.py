@@ -20,7 +20,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -34,6 +33,7 @@ from typing import Any
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from prometheus_harness import free_port
 from support import unavailable
 
 from exporter.demo import demo_accounts
@@ -265,13 +265,6 @@ def test_default_command_reads_the_config_file(
     assert "KEY-canary-4471" not in done.stderr
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def _get(url: str) -> tuple[int, str]:
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     try:
@@ -330,7 +323,7 @@ def _wait_for(condition: Callable[[], bool], what: str, alive: subprocess.Popen[
 def test_entrypoint_serves_the_demo_as_the_non_root_user(
     image: Image, container: str, tmp_path: Path, say: Say
 ) -> None:
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     healthcheck = _in_container(
         image,

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import math
 import re
-import subprocess
-import sys
 import time
 from html import unescape
 from pathlib import Path
 
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
-from prometheus_harness import ExporterProcess, environment, free_port, wait_until
+from prometheus_harness import ExporterProcess, free_port, wait_until
+from test_cli import LOGFMT_FIELD, run_exporter
 
 from exporter.demo import demo_accounts
 from exporter.errors import Reason
@@ -24,7 +23,6 @@ READY_DEADLINE = 30.0  # first polls are spread over 10 s
 DEMO = {name: account for name, (account, _) in demo_accounts().items()}
 DEMO_KEYS = [account.key for account in DEMO.values()]
 FIVE_PROVIDERS = {"telnyx", "twilio", "clickatell", "youcom", "23telecom"}
-LOG_LINE = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S*)')
 # Balances of the accounts whose demo scenario leaves the balance alone.
 STEADY = {
     "sms-us": ("telnyx", "USD", -12.4),
@@ -80,20 +78,12 @@ def _balances_are_the_demo_ones(exposition: str, seconds: float) -> None:
 
 
 def _log_lines(stderr: str) -> list[dict[str, str]]:
-    return [dict(LOG_LINE.findall(line)) for line in stderr.splitlines()]
+    return [dict(LOGFMT_FIELD.findall(line)) for line in stderr.splitlines()]
 
 
 def test_demo_once_prints_balances_of_all_five_providers(tmp_path: Path) -> None:
     started = time.monotonic()
-    result = subprocess.run(
-        [sys.executable, "-m", "exporter", "--demo", "--once"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=environment(),
-        timeout=PROCESS_DEADLINE,
-        check=False,
-    )
+    result = run_exporter("--demo", "--once", cwd=tmp_path, timeout=PROCESS_DEADLINE)
     seconds = time.monotonic() - started
 
     # Exit 1: the demo's Twilio subaccount has no balance of its own, by design.

@@ -227,30 +227,28 @@ def mounts() -> dict[str, tuple[str, dict[str, Any]]]:
     return {m["name"]: (m["mountPath"], volumes[m["name"]]) for m in container()["volumeMounts"]}
 
 
-def test_the_configmap_is_mounted_as_the_config_file() -> None:
-    objects = kube_objects()
-    config_path = image_config_path()
+# Where a volume names the object it takes its files from: (volume key, name key), by kind.
+VOLUME_SOURCES = {"ConfigMap": ("configMap", "name"), "Secret": ("secret", "secretName")}
+
+
+def mount_of(kind: str) -> tuple[str, dict[str, Any]]:
+    """Mount path and volume of the one mount holding the files of the ``kind`` object."""
+    source, name_key = VOLUME_SOURCES[kind]
+    name = kube_objects()[kind]["metadata"]["name"]
     matches = [
         (path, volume)
         for path, volume in mounts().values()
-        if volume.get("configMap", {}).get("name") == objects["ConfigMap"]["metadata"]["name"]
-    ]
-    assert len(matches) == 1
-    path, volume = matches[0]
-    (item,) = volume["configMap"]["items"]
-    assert posixpath.join(path, item["path"]) == config_path
-    assert item["key"] in objects["ConfigMap"]["data"]
-
-
-def secret_mount() -> tuple[str, dict[str, Any]]:
-    objects = kube_objects()
-    matches = [
-        (path, volume)
-        for path, volume in mounts().values()
-        if volume.get("secret", {}).get("secretName") == objects["Secret"]["metadata"]["name"]
+        if volume.get(source, {}).get(name_key) == name
     ]
     assert len(matches) == 1
     return matches[0]
+
+
+def test_the_configmap_is_mounted_as_the_config_file() -> None:
+    path, volume = mount_of("ConfigMap")
+    (item,) = volume["configMap"]["items"]
+    assert posixpath.join(path, item["path"]) == image_config_path()
+    assert item["key"] in kube_objects()["ConfigMap"]["data"]
 
 
 def secret_files(config_text: str) -> list[str]:
@@ -281,13 +279,11 @@ def parse_with_secret_files(
 
 def test_the_configmap_config_parses_with_the_secret_files_in_place(tmp_path: Path) -> None:
     objects = kube_objects()
-    mount, volume = secret_mount()
+    mount, volume = mount_of("Secret")
     keys: dict[str, str] = objects["Secret"]["stringData"]
     assert volume["secret"]["defaultMode"] == 0o440  # readable through fsGroup
-    assert (
-        kube_objects()["Deployment"]["spec"]["template"]["spec"]["securityContext"]["fsGroup"]
-        == image_user()
-    )
+    pod = objects["Deployment"]["spec"]["template"]["spec"]
+    assert pod["securityContext"]["fsGroup"] == image_user()
 
     (text,) = objects["ConfigMap"]["data"].values()
     references = secret_files(text)
@@ -311,7 +307,7 @@ def test_the_configmap_config_parses_with_the_secret_files_in_place(tmp_path: Pa
 def test_the_configmap_config_fails_without_the_secret_files(tmp_path: Path) -> None:
     """The check above means something: a missing key file is a config error."""
     objects = kube_objects()
-    mount, _ = secret_mount()
+    mount, _ = mount_of("Secret")
     keys = dict(objects["Secret"]["stringData"])
     keys.pop("twilio-auth-token")
     (text,) = objects["ConfigMap"]["data"].values()

@@ -13,10 +13,11 @@ import aiohttp
 import pytest
 from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
-from support import require_tool
+from support import FAILURE_REASONS, require_tool
 
 from exporter.config import parse_config
 from exporter.daemon import Daemon
+from exporter.demo import start_simulator
 from exporter.simulator import SimAccount, Simulator
 
 SID = "AC0123456789abcdef0123456789abcdef"
@@ -25,6 +26,7 @@ CANARY = "canary-Zx81-do-not-leak"
 
 
 async def wait_for(predicate: Callable[[], Awaitable[bool]], seconds: float = 15.0) -> None:
+    # Not prometheus_harness.wait_until: this deadline also ends a scrape that hangs.
     async with asyncio.timeout(seconds):
         while not await predicate():  # noqa: ASYNC110 - the condition is read over HTTP
             await asyncio.sleep(0.05)
@@ -117,14 +119,8 @@ def _simulator() -> Simulator:
 @pytest.fixture
 async def stack(caplog: pytest.LogCaptureFixture) -> AsyncIterator[Stack]:
     caplog.set_level("DEBUG")
-    sim = _simulator()
-    sim_runner = web.AppRunner(sim.app())
-    await sim_runner.setup()
-    sim_site = web.TCPSite(sim_runner, "127.0.0.1", 0)
-    await sim_site.start()
-    sim_url = sim_site.name
-
-    config = parse_config(_config(sim_url), "e2e.yml")
+    simulator = await start_simulator(_simulator())
+    config = parse_config(_config(simulator.url), "e2e.yml")
     daemon = Daemon("e2e.yml", config)
     runner = web.AppRunner(daemon.app())
     await runner.setup()
@@ -132,7 +128,7 @@ async def stack(caplog: pytest.LogCaptureFixture) -> AsyncIterator[Stack]:
     await site.start()
     await daemon.start()
     async with aiohttp.ClientSession() as session:
-        stack = Stack(sim, daemon, site.name, session)
+        stack = Stack(simulator.simulator, daemon, site.name, session)
 
         async def ready() -> bool:
             async with session.get(f"{stack.url}/-/ready") as response:
@@ -140,10 +136,9 @@ async def stack(caplog: pytest.LogCaptureFixture) -> AsyncIterator[Stack]:
 
         await wait_for(ready)
         yield stack
-    sim.release.set()
     await daemon.stop()
     await runner.cleanup()
-    await sim_runner.cleanup()
+    await simulator.stop()
     assert CANARY not in caplog.text
 
 
@@ -214,15 +209,7 @@ async def test_every_documented_case_yields_the_contract(stack: Stack) -> None:
     )
     # Exporter-level series.
     assert m[k("billing_exporter_config_last_reload_successful")] == 1
-    for reason in (
-        "auth",
-        "rate_limited",
-        "server_error",
-        "client_error",
-        "timeout",
-        "network",
-        "invalid_response",
-    ):
+    for reason in FAILURE_REASONS:
         assert (
             k("billing_poll_failures_total", provider="telnyx", account="sms-eu", reason=reason)
             in m

@@ -32,14 +32,13 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from exporter.config import parse_config
 from exporter.daemon import Daemon
-from exporter.demo import start_simulator
+from exporter.demo import config_settings, start_simulator
 from exporter.errors import Reason
 from exporter.http import RENDERER
 from exporter.logs import JsonFormatter
 from exporter.simulator import FAULTS, RateLimit, SimAccount, Simulator
+from exporter.simulator.accounts import PROVIDERS as PROVIDERS  # tests/test_respect.py's too
 
-# The simulator's providers; Clickatell's platform API is a provider of its own there.
-PROVIDERS = ("telnyx", "twilio", "clickatell", "clickatell-platform", "youcom", "23telecom")
 # The exporter's provider label and the currency label each one's balance carries.
 EXPORTER_PROVIDER = {"clickatell-platform": "clickatell"}
 CURRENCY = {
@@ -80,7 +79,8 @@ EXPECTED_REASON = {
 ASKED_WAIT = 600  # what the faults that name a wait ask for: ten intervals
 ASKING_FAULTS = ("503-retry-after", "429-seconds", "429-date")
 
-Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+Series = tuple[str, tuple[tuple[str, str], ...]]
+Samples = dict[Series, float]
 
 
 # --- the stack: simulator, daemon, fake clock -------------------------------------------------
@@ -103,18 +103,17 @@ class Spec:
     def currency(self) -> str:
         return CURRENCY[self.sim.provider]
 
+    @property
+    def labels(self) -> dict[str, str]:
+        return {"provider": self.provider, "account": self.name}
+
+    @property
+    def balance_series(self) -> Series:
+        return series("billing_balance", currency=self.currency, **self.labels)
+
     def config_line(self, url: str) -> str:
-        kind, key = self.sim.provider, self.sim.key
-        settings = {
-            "telnyx": f"provider: telnyx, api_key: '{key}'",
-            "twilio": f"provider: twilio, account_sid: {self.sim.account_sid}, auth_token: '{key}'",
-            "clickatell": f"provider: clickatell, api_key: '{key}'",
-            "clickatell-platform": f"provider: clickatell, api: platform, api_key: '{key}'",
-            "youcom": f"provider: youcom, api_key: '{key}'",
-            "23telecom": f"provider: 23telecom, api_key: '{key}'",
-        }[kind]
         return (
-            f"  - {{name: {self.name}, {settings}, base_url: '{url}', "
+            f"  - {{name: {self.name}, {config_settings(self.sim)}, base_url: '{url}', "
             f"interval: 1m, timeout: {SLOW_TIMEOUT if self.slow else '5s'}}}"
         )
 
@@ -266,7 +265,7 @@ class Stack:
         return samples
 
 
-def series(name: str, **labels: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+def series(name: str, **labels: str) -> Series:
     return name, tuple(sorted(labels.items()))
 
 
@@ -366,6 +365,14 @@ def controls() -> list[Spec]:
     ]
 
 
+def move_balances(specs: list[Spec], first: Decimal) -> dict[str, Decimal]:
+    """Give the accounts new balances, counting up by one from ``first``; those by name."""
+    balances = {spec.name: first + index for index, spec in enumerate(specs)}
+    for spec in specs:
+        spec.sim.balance = balances[spec.name]
+    return balances
+
+
 def asked_moment(cell: Cell, failed_at: float) -> float:
     """When the provider said the next request may come, on the fake monotonic clock."""
     if cell.fault == "429-date" and cell.provider != "telnyx":
@@ -411,11 +418,9 @@ async def test_no_provider_fault_breaks_the_exporter(
         await stack.quiet()
         healthy = await stack.scrape()
         for cell in matrix:
-            labels = {"provider": cell.spec.provider, "account": cell.name}
             cell.check(len(stack.times[cell.name]) == 2, "two healthy polls before the fault")
             cell.check(
-                healthy.get(series("billing_balance", currency=cell.spec.currency, **labels))
-                == float(cell.before),
+                healthy.get(cell.spec.balance_series) == float(cell.before),
                 f"the healthy balance {cell.before} exported",
             )
 
@@ -427,8 +432,7 @@ async def test_no_provider_fault_breaks_the_exporter(
             if cell.fault != REFUSED:
                 account.fault = cell.fault
         await gate.close()
-        for index, spec in enumerate(control_specs):
-            spec.sim.balance = Decimal(f"{2000 + index}.20")
+        moved = move_balances(control_specs, Decimal("2000.20"))
         # Every account's third poll falls in [117 s, 133 s); none polls again before 177 s.
         await stack.run_to(140.0)
         await stack.quiet()
@@ -440,30 +444,23 @@ async def test_no_provider_fault_breaks_the_exporter(
             assert state.last_poll is not None
             failed_at[cell.name] = state.last_poll - EPOCH
             _check_failed(cell, stack, healthy, during)
-        for index, spec in enumerate(control_specs):
-            labels = {"provider": spec.provider, "account": spec.name}
-            assert during[series("billing_up", **labels)] == 1
-            assert during[series("billing_balance", currency=spec.currency, **labels)] == float(
-                Decimal(f"{2000 + index}.20")
-            )
+        for spec in control_specs:
+            assert during[series("billing_up", **spec.labels)] == 1
+            assert during[spec.balance_series] == float(moved[spec.name])
 
         # The fault clears.
         for cell in matrix:
             stack.simulator.accounts[cell.name].fault = None
         await gate.open()
-        for index, spec in enumerate(control_specs):
-            spec.sim.balance = Decimal(f"{3000 + index}.30")
+        moved = move_balances(control_specs, Decimal("3000.30"))
         await stack.run_to(800.0)
         await stack.quiet()
         recovered = await stack.scrape()
         for cell in matrix:
             _check_recovered(cell, stack, failed_at[cell.name], recovered, control_specs)
-        for index, spec in enumerate(control_specs):
-            labels = {"provider": spec.provider, "account": spec.name}
+        for spec in control_specs:
             assert stack.daemon.store.state(spec.name).failures == (0,) * len(Reason)
-            assert recovered[series("billing_balance", currency=spec.currency, **labels)] == float(
-                Decimal(f"{3000 + index}.30")
-            )
+            assert recovered[spec.balance_series] == float(moved[spec.name])
         pages = "\n".join([*stack.pages, landing])
 
     formatter = JsonFormatter()
@@ -485,7 +482,7 @@ async def test_no_provider_fault_breaks_the_exporter(
 
 
 def _check_failed(cell: Cell, stack: Stack, healthy: Samples, during: Samples) -> None:
-    labels = {"provider": cell.spec.provider, "account": cell.name}
+    labels = cell.spec.labels
     times = stack.times[cell.name]
     reached = 2 if cell.fault == REFUSED else 3  # a refused connection reaches no simulator
     cell.check(len(times) == reached, f"{reached} requests by 140 s, got {len(times)}")
@@ -505,7 +502,7 @@ def _check_failed(cell: Cell, stack: Stack, healthy: Samples, during: Samples) -
         f"one failure counted as {expected.value}, got "
         + ", ".join(f"{reason}={count}" for reason, count in counted.items() if count),
     )
-    balance = series("billing_balance", currency=cell.spec.currency, **labels)
+    balance = cell.spec.balance_series
     cell.check(
         during.get(balance) == float(cell.before),
         f"the last trustworthy balance {cell.before} stays, got {during.get(balance)}",
@@ -521,7 +518,7 @@ def _check_failed(cell: Cell, stack: Stack, healthy: Samples, during: Samples) -
 def _check_recovered(
     cell: Cell, stack: Stack, failed_at: float, recovered: Samples, control_specs: list[Spec]
 ) -> None:
-    labels = {"provider": cell.spec.provider, "account": cell.name}
+    labels = cell.spec.labels
     times = stack.times[cell.name]
     after = 2 if cell.fault == REFUSED else 3  # index of the first request after the failure
     if len(times) <= after:
@@ -547,7 +544,7 @@ def _check_recovered(
             f"{spec.name} polled on schedule after {cell.name} failed",
         )
     cell.check(recovered.get(series("billing_up", **labels)) == 1, "billing_up 1 once it clears")
-    balance = series("billing_balance", currency=cell.spec.currency, **labels)
+    balance = cell.spec.balance_series
     cell.check(
         recovered.get(balance) == float(cell.after),
         f"the fresh balance {cell.after} once it clears, got {recovered.get(balance)}",

@@ -39,6 +39,7 @@ from prometheus_harness import (
     scrape_job,
     wait_until,
 )
+from test_prometheus import all_accounts_scraped
 
 from exporter.demo import demo_accounts, demo_config_text, start_simulator
 from exporter.errors import Reason
@@ -89,7 +90,6 @@ ALL = ".*"  # the allValue of every query variable
 RANGE = 300.0  # seconds a range query looks back (clipped to when Prometheus started)
 STEP = 5.0  # seconds between the points of a range query
 DATA_DEADLINE = 90.0  # seconds for every query to have data (two polls of a draining account)
-FIRST_POLLS = 30.0  # seconds for every account's first poll (spread over 10 s) to be scraped
 
 # The selection used to check that queries follow the variables, and what it leaves.
 SELECTED_PROVIDERS = ["telnyx", "23telecom"]
@@ -578,11 +578,7 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
             )
             async with prometheus:
                 stack = Stack(prometheus, exporter, time.time())
-
-                async def all_scraped() -> bool:
-                    return await prometheus.value("count(billing_up)") == len(DEMO)
-
-                await wait_until(all_scraped, "every account's first poll", FIRST_POLLS)
+                await all_accounts_scraped(prometheus, JOB)
                 yield stack
         assert exporter.returncode == 0, exporter.stderr
     finally:

@@ -17,7 +17,7 @@ from exporter.backoff import START_SPREAD
 from exporter.errors import PollError, Reason
 from exporter.http import LANDING_CSP, RENDERER, Reload, build_app
 from exporter.reading import Reading
-from exporter.scheduler import Scheduler
+from exporter.scheduler import PollFunction, Scheduler
 from exporter.secret import Secret
 from exporter.snapshot import SnapshotStore
 
@@ -59,6 +59,22 @@ async def serving(
     app = build_app(store, reload, telemetry_path)
     async with test_utils.TestClient(test_utils.TestServer(app)) as client:
         yield client
+
+
+@asynccontextmanager
+async def scheduled(
+    clock: FakeClock, poll: PollFunction, seed: int, *names: str
+) -> AsyncIterator[Client]:
+    """The app over a scheduler polling ``names``, each waiting for its first poll."""
+    store = SnapshotStore()
+    scheduler = Scheduler(store, clock, rng=seeded(seed), poll_function=poll)
+    await scheduler.apply([account(name) for name in names], 8)
+    await clock.wait_for_sleepers(len(names))
+    try:
+        async with serving(store) as client:
+            yield client
+    finally:
+        await scheduler.stop()
 
 
 def populated_store() -> SnapshotStore:
@@ -187,17 +203,10 @@ async def test_ready_follows_the_scheduler() -> None:
             raise PollError(Reason.NETWORK, "refused")
         return Reading(currency="USD", balance=Decimal("5"))
 
-    store = SnapshotStore()
-    scheduler = Scheduler(store, clock, rng=seeded(2), poll_function=poll)
-    await scheduler.apply([account("up"), account("down")], 8)
-    await clock.wait_for_sleepers(2)
-    try:
-        async with serving(store) as client:
-            assert (await client.get("/-/ready")).status == 503
-            await clock.advance(START_SPREAD)
-            assert (await client.get("/-/ready")).status == 200
-    finally:
-        await scheduler.stop()
+    async with scheduled(clock, poll, 2, "up", "down") as client:
+        assert (await client.get("/-/ready")).status == 503
+        await clock.advance(START_SPREAD)
+        assert (await client.get("/-/ready")).status == 200
 
 
 async def test_reload_reports_problems_with_500() -> None:
@@ -232,29 +241,22 @@ async def test_metrics_answer_while_a_provider_hangs() -> None:
             await asyncio.Event().wait()  # a provider that never answers
         return Reading(currency="EUR", balance=Decimal("20.00"))
 
-    store = SnapshotStore()
-    scheduler = Scheduler(store, clock, rng=seeded(3), poll_function=poll)
-    await scheduler.apply([account("hung"), account("fine")], 8)
-    await clock.wait_for_sleepers(2)
-    try:
-        async with serving(store) as client:
-            await clock.advance(START_SPREAD)
-            assert started.is_set()
-            await settle()
-            async with asyncio.timeout(LIVENESS):  # liveness, not performance
-                response = await client.get("/metrics")
-                text = await response.text()
-                landing = await client.get("/")
-                health = await client.get("/-/healthy")
-            assert (response.status, landing.status, health.status) == (200, 200, 200)
-            balances = {
-                sample.labels["account"]: sample.value
-                for family in text_string_to_metric_families(text)
-                if family.name == "billing_balance"
-                for sample in family.samples
-            }
-            assert balances == {"fine": 20.0}
-            assert client.app[RENDERER].renders == 1
-            assert CANARY not in text
-    finally:
-        await scheduler.stop()
+    async with scheduled(clock, poll, 3, "hung", "fine") as client:
+        await clock.advance(START_SPREAD)
+        assert started.is_set()
+        await settle()
+        async with asyncio.timeout(LIVENESS):  # liveness, not performance
+            response = await client.get("/metrics")
+            text = await response.text()
+            landing = await client.get("/")
+            health = await client.get("/-/healthy")
+        assert (response.status, landing.status, health.status) == (200, 200, 200)
+        balances = {
+            sample.labels["account"]: sample.value
+            for family in text_string_to_metric_families(text)
+            if family.name == "billing_balance"
+            for sample in family.samples
+        }
+        assert balances == {"fine": 20.0}
+        assert client.app[RENDERER].renders == 1
+        assert CANARY not in text

@@ -638,25 +638,15 @@ def test_config_errors_show_no_secret(tmp_path: Path) -> None:
     secrets = make_secrets(trustme.CA(), tmp_path)
     environ = {ENV_VAR: CANARY}
     broken = write_broken(tmp_path, BROKEN_CONFIG)
-    errors: list[tuple[Callable[[], object], list[str]]] = [
-        (lambda: load_config(broken, environ), broken_problems(broken)),
-    ]
     yaml_file = tmp_path / "yaml.yml"
     yaml_file.write_text(BROKEN_YAML, encoding="utf-8")
-    errors.append(
-        (
-            lambda: load_config(yaml_file, environ),
-            [yaml_problem(yaml_file)],
-        )
-    )
     write_web_config(tmp_path, PASSWORD)
     web = tmp_path / "web.yml"
-    errors.append(
-        (
-            lambda: load_web_config(web),
-            [web_problem(web)],
-        )
-    )
+    errors: list[tuple[Callable[[], object], list[str]]] = [
+        (lambda: load_config(broken, environ), broken_problems(broken)),
+        (lambda: load_config(yaml_file, environ), [yaml_problem(yaml_file)]),
+        (lambda: load_web_config(web), [web_problem(web)]),
+    ]
     for load, expected in errors:
         with pytest.raises(ConfigError) as raised:
             load()

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import os
 import struct
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ import pytest
 import pytest_asyncio
 from aiohttp import web
 from fakeclock import FakeClock, wait_until
+from prometheus_harness import environment
 from support import require_tool
 
 from exporter.backoff import START_SPREAD
@@ -296,9 +296,6 @@ async def chromium(workdir: Path, *args: str) -> str:
     binary = require_tool("chromium", "chromium")
     profile = workdir / f"chromium-profile-{next(PROFILES)}"
     profile.mkdir()
-    proxies = {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}
-    env = {key: value for key, value in os.environ.items() if key.lower() not in proxies}
-    env["HOME"] = str(profile)
     process = await asyncio.create_subprocess_exec(
         binary,
         "--headless",
@@ -315,7 +312,7 @@ async def chromium(workdir: Path, *args: str) -> str:
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
-        env=env,
+        env=environment(HOME=str(profile)),
     )
     try:
         stdout, stderr = await asyncio.wait_for(process.communicate(), BROWSER_DEADLINE)

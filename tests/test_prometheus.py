@@ -131,11 +131,13 @@ def _key(sample: Sample) -> SeriesKey:
     return sample.labels["__name__"], frozenset(labels.items())
 
 
-async def _all_accounts_scraped(stack: Stack) -> None:
-    async def scraped() -> bool:
-        return await stack.prometheus.value(f'count(billing_up{{job="{JOB}"}})') == len(DEMO)
+async def all_accounts_scraped(prometheus: Prometheus, job: str = JOB) -> None:
+    """Until every demo account's first poll is in Prometheus, scraped by ``job``."""
 
-    await wait_until(scraped, "every account's first poll in Prometheus", FIRST_POLLS)
+    async def scraped() -> bool:
+        return await prometheus.value(f'count(billing_up{{job="{job}"}})') == len(DEMO)
+
+    await wait_until(scraped, f"every account's first poll in Prometheus ({job})", FIRST_POLLS)
 
 
 def _updated_timestamp(text: str) -> float:
@@ -199,7 +201,7 @@ COMPARED = {
 
 
 async def test_every_contract_metric_is_scraped_with_its_labels(stack: Stack) -> None:
-    await _all_accounts_scraped(stack)
+    await all_accounts_scraped(stack.prometheus)
 
     labels: dict[str, set[frozenset[str]]] = defaultdict(set)
     accounts: dict[str, set[str]] = defaultdict(set)
@@ -259,7 +261,7 @@ async def test_every_contract_metric_is_scraped_with_its_labels(stack: Stack) ->
 
 
 async def test_values_match_the_simulator(stack: Stack) -> None:
-    await _all_accounts_scraped(stack)
+    await all_accounts_scraped(stack.prometheus)
     mismatch: list[str] = []
 
     async def matches() -> bool:
@@ -342,7 +344,7 @@ async def test_degraded_answer_keeps_the_last_good_balance(stack: Stack) -> None
 
 
 async def test_scrapes_add_no_upstream_request(stack: Stack) -> None:
-    await _all_accounts_scraped(stack)
+    await all_accounts_scraped(stack.prometheus)
     snapshots: list[tuple[float, dict[str, int], dict[str, int]]] = []
 
     async def settled() -> bool:
@@ -393,7 +395,7 @@ async def test_scrapes_add_no_upstream_request(stack: Stack) -> None:
 
 async def test_promtool_finds_nothing_to_say(stack: Stack) -> None:
     promtool = require_binary("promtool")
-    await _all_accounts_scraped(stack)
+    await all_accounts_scraped(stack.prometheus)
     async with stack.session.get(f"{stack.exporter_url}/metrics") as response:
         assert response.status == 200
         exposition = await response.read()

@@ -27,7 +27,7 @@ from prometheus_harness import (
     wait_until,
 )
 from support import htpasswd_hash
-from test_prometheus import CONTRACT, DEMO
+from test_prometheus import CONTRACT, all_accounts_scraped
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -132,12 +132,8 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
 
 
 async def test_every_contract_series_is_scraped_over_tls_with_basic_auth(stack: Stack) -> None:
+    await all_accounts_scraped(stack.prometheus, WITH_PASSWORD)
     job = f'job="{WITH_PASSWORD}"'
-
-    async def every_account_scraped() -> bool:
-        return await stack.prometheus.value(f"count(billing_up{{{job}}})") == len(DEMO)
-
-    await wait_until(every_account_scraped, "every demo account in Prometheus", FIRST_POLLS)
 
     labels: dict[str, set[frozenset[str]]] = defaultdict(set)
 

@@ -41,6 +41,14 @@ def set_balance(store: SnapshotStore, name: str, balance: str, at: float = T0) -
     store.update(name, lambda state: state.with_reading(reading, at, 0.1))
 
 
+def one_account(balance: str) -> SnapshotStore:
+    """A store with the one account "a", holding ``balance`` USD."""
+    store = SnapshotStore()
+    store.set_accounts([account("a")])
+    set_balance(store, "a", balance)
+    return store
+
+
 @asynccontextmanager
 async def serving(store: SnapshotStore, **client_options: Any) -> AsyncIterator[Client]:
     app = build_app(store, no_problems)
@@ -68,10 +76,7 @@ async def get_metrics(client: Client, **headers: str) -> tuple[str, str]:
 
 
 async def test_metrics_are_not_rendered_again_while_nothing_changed() -> None:
-    store = SnapshotStore()
-    store.set_accounts([account("a")])
-    set_balance(store, "a", "10.5")
-    async with serving(store) as client:
+    async with serving(one_account("10.5")) as client:
         assert renders(client) == 0
         _, first = await get_metrics(client)
         _, second = await get_metrics(client)
@@ -86,9 +91,7 @@ async def test_metrics_are_not_rendered_again_while_nothing_changed() -> None:
 
 
 async def test_metrics_are_rendered_again_in_the_background_after_a_change() -> None:
-    store = SnapshotStore()
-    store.set_accounts([account("a")])
-    set_balance(store, "a", "10.5")
+    store = one_account("10.5")
     async with serving(store) as client:
         _, before = await get_metrics(client)
         set_balance(store, "a", "9.25", T0 + 60.0)
@@ -102,9 +105,7 @@ async def test_metrics_are_rendered_again_in_the_background_after_a_change() -> 
 
 
 async def test_a_scrape_never_pays_for_a_rendering_once_its_format_is_known() -> None:
-    store = SnapshotStore()
-    store.set_accounts([account("a")])
-    set_balance(store, "a", "10.5")
+    store = one_account("10.5")
     async with serving(store) as client:
         renderer = client.app[RENDERER]
         await get_metrics(client)
@@ -182,10 +183,7 @@ async def test_a_poll_that_changes_the_snapshot_triggers_one_new_rendering() -> 
 
 
 async def test_openmetrics_is_negotiated_and_cached_separately() -> None:
-    store = SnapshotStore()
-    store.set_accounts([account("a")])
-    set_balance(store, "a", "7")
-    async with serving(store) as client:
+    async with serving(one_account("7")) as client:
         plain_type, plain = await get_metrics(client)
         om_type, om = await get_metrics(client, Accept=f"{OPENMETRICS}, text/plain;q=0.5")
         await get_metrics(client)
@@ -223,10 +221,7 @@ async def test_gzip_when_the_scraper_asks_for_it() -> None:
 
 
 async def test_name_filter_selects_families() -> None:
-    store = SnapshotStore()
-    store.set_accounts([account("a")])
-    set_balance(store, "a", "3")
-    async with serving(store) as client:
+    async with serving(one_account("3")) as client:
         response = await client.get("/metrics", params={"name[]": "billing_balance"})
         text = await response.text()
         _, everything = await get_metrics(client)

@@ -68,6 +68,16 @@ def scripted(*outcomes: Reading | PollError | Exception) -> Behaviour:
     return behave
 
 
+def takes(clock: FakeClock, seconds: float) -> Behaviour:
+    """A poll that answers after ``seconds`` on ``clock``."""
+
+    async def behave(call: int) -> Reading:
+        await clock.sleep(seconds)
+        return reading()
+
+    return behave
+
+
 async def hangs(call: int) -> Reading:
     await asyncio.Event().wait()  # nothing ever sets it
     raise AssertionError("unreachable")
@@ -116,8 +126,10 @@ async def running(
     seed: int = 7,
     max_concurrent_requests: int = 8,
     behaviour: dict[str, Behaviour] | None = None,
+    clock: FakeClock | None = None,
 ) -> AsyncIterator[tuple[Scheduler, FakeClock, FakePolls, SnapshotStore]]:
-    clock = FakeClock()
+    """The scheduler polling ``accounts``; pass ``clock`` when a behaviour needs it."""
+    clock = clock or FakeClock()
     polls = FakePolls(clock)
     polls.behaviour.update(behaviour or {})
     store = SnapshotStore()
@@ -232,18 +244,10 @@ async def test_jitter_keeps_each_poll_near_its_grid_slot_without_drift() -> None
 
 
 async def test_slow_polls_do_not_make_the_grid_drift() -> None:
-    async def slow(call: int) -> Reading:
-        await clock_ref[0].sleep(20.0)
-        return reading()
-
-    clock_ref: list[FakeClock] = []
-    async with running([account("slow", 60.0)], behaviour={"slow": slow}) as (
-        _,
-        clock,
-        polls,
-        _store,
-    ):
-        clock_ref.append(clock)
+    clock = FakeClock()
+    accounts = [account("slow", 60.0)]
+    behaviour = {"slow": takes(clock, 20.0)}
+    async with running(accounts, behaviour=behaviour, clock=clock) as (_, _, polls, _store):
         (first,) = clock.deadlines()
         await clock.advance_to(first + 29.5 * 60.0)
 
@@ -284,20 +288,11 @@ async def test_slots_missed_by_a_hanging_poll_are_skipped_not_caught_up() -> Non
 
 
 async def test_never_two_polls_in_flight_for_one_account() -> None:
-    async def slower_than_the_interval(call: int) -> Reading:
-        await clock_ref[0].sleep(150.0)
-        return reading()
-
-    clock_ref: list[FakeClock] = []
+    clock = FakeClock()
     names = ["one", "two", "three"]
-    behaviour: dict[str, Behaviour] = dict.fromkeys(names, slower_than_the_interval)
-    async with running([account(name, 60.0) for name in names], behaviour=behaviour) as (
-        _,
-        clock,
-        polls,
-        _store,
-    ):
-        clock_ref.append(clock)
+    behaviour = dict.fromkeys(names, takes(clock, 150.0))  # longer than the interval
+    accounts = [account(name, 60.0) for name in names]
+    async with running(accounts, behaviour=behaviour, clock=clock) as (_, _, polls, _store):
         await clock.advance(20 * 60.0)
 
         for name in names:
@@ -308,17 +303,15 @@ async def test_never_two_polls_in_flight_for_one_account() -> None:
 
 
 async def test_global_cap_on_concurrent_requests_holds_across_accounts() -> None:
-    async def takes_thirty_seconds(call: int) -> Reading:
-        await clock_ref[0].sleep(30.0)
-        return reading()
-
-    clock_ref: list[FakeClock] = []
+    clock = FakeClock()
     names = [f"acct-{i}" for i in range(20)]
-    behaviour: dict[str, Behaviour] = dict.fromkeys(names, takes_thirty_seconds)
+    behaviour = dict.fromkeys(names, takes(clock, 30.0))
     async with running(
-        [account(name, 60.0) for name in names], max_concurrent_requests=3, behaviour=behaviour
-    ) as (_, clock, polls, _store):
-        clock_ref.append(clock)
+        [account(name, 60.0) for name in names],
+        max_concurrent_requests=3,
+        behaviour=behaviour,
+        clock=clock,
+    ) as (_, _, polls, _store):
         await clock.advance(15.0)
         assert polls.in_flight.total() == 3
 
@@ -584,20 +577,15 @@ async def test_a_poll_in_flight_for_a_removed_account_is_cancelled_and_stays_rem
 
 
 async def test_a_new_cap_applies_to_later_polls() -> None:
-    async def takes_thirty_seconds(call: int) -> Reading:
-        await clock_ref[0].sleep(30.0)
-        return reading()
-
-    clock_ref: list[FakeClock] = []
+    clock = FakeClock()
     accounts = [account(f"acct-{i}", 60.0) for i in range(6)]
-    behaviour: dict[str, Behaviour] = {acct.name: takes_thirty_seconds for acct in accounts}
-    async with running(accounts, max_concurrent_requests=4, behaviour=behaviour) as (
+    behaviour = {acct.name: takes(clock, 30.0) for acct in accounts}
+    async with running(accounts, max_concurrent_requests=4, behaviour=behaviour, clock=clock) as (
         scheduler,
-        clock,
+        _,
         polls,
         _store,
     ):
-        clock_ref.append(clock)
         await clock.advance(120.0)
         assert polls.peak_total == 4
 

@@ -28,8 +28,8 @@ import aiohttp
 import pytest
 import trustme
 from aiohttp import web
-from prometheus_client.parser import text_string_to_metric_families
 from prometheus_harness import ExporterProcess, free_port, wait_until
+from support import metric_value
 
 from exporter.config import Config
 from exporter.daemon import Daemon
@@ -147,14 +147,6 @@ async def exchange(
     return await asyncio.to_thread(_exchange, port, context, request.encode())
 
 
-def metric(text: str, name: str) -> float:
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == name:
-                return sample.value
-    raise AssertionError(f"{name} is not in the exposition:\n{text}")
-
-
 @dataclass
 class Served:
     daemon: Daemon
@@ -204,7 +196,7 @@ async def test_a_tls_scrape_works(tmp_path: Path, pki: Pki) -> None:
         ):
             assert response.status == 200
             text = await response.text()
-        assert metric(text, RELOAD_METRIC) == 1.0
+        assert metric_value(text, RELOAD_METRIC) == 1.0
         seen = await exchange(served.port, client_context(pki.server_ca), "/metrics")
         assert (seen.answer, seen.version, seen.peer) == (OK, "TLSv1.3", der(leaf))
 
@@ -346,7 +338,9 @@ async def reload_over_tls(port: int, context: ssl.SSLContext) -> Exchange:
 async def scrape_reload_metric(port: int, context: ssl.SSLContext) -> float:
     seen = await exchange(port, context, "/metrics")
     assert seen.answer == OK, seen
-    return metric(seen.body, RELOAD_METRIC)
+    value = metric_value(seen.body, RELOAD_METRIC)
+    assert value is not None, seen.body
+    return value
 
 
 async def test_a_reload_rotates_the_certificate(tmp_path: Path, pki: Pki) -> None:

@@ -29,6 +29,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 TIMEOUT = 0.2  # seconds: short, and only ever reached by answers that hang or drip
 PATIENT = 10.0  # seconds: never reached by an answer that completes
 GUARD = 5.0  # seconds past the timeout after which a fetch that ignores it fails the test
+NOW = 1_770_000_000.0  # the wall clock handed to poll
 
 
 class Upstream:
@@ -41,17 +42,22 @@ class Upstream:
         self.seen: list[web.Request] = []
         self.server: TestServer | None = None
 
-    def route(self, path: str, handler: Handler) -> str:
+    def route(self, path: str, handler: Handler) -> None:
         async def recording(request: web.Request) -> web.StreamResponse:
             self.seen.append(request)
             return await handler(request)
 
         self.app.router.add_get(path, recording)
-        return path
 
     async def start(self) -> None:
         self.server = TestServer(self.app, host="127.0.0.1", port=0)
         await self.server.start_server()
+
+    async def serve(self, handler: Handler, path: str = "/balance") -> str:
+        """Route ``path`` to ``handler``, start the server and return the URL of ``path``."""
+        self.route(path, handler)
+        await self.start()
+        return self.url(path)
 
     def url(self, path: str) -> str:
         assert self.server is not None
@@ -79,6 +85,20 @@ async def expect_failure(
     return caught.value
 
 
+async def youcom_on(upstream: Upstream, handler: Handler, account_timeout: float) -> YouCom:
+    """You.com for an account whose base URL is the upstream server, answering with ``handler``."""
+    await upstream.serve(handler, "/v1/billing/account_balance")
+    account = AccountConfig(
+        name="search",
+        provider="youcom",
+        interval=300.0,
+        timeout=account_timeout,
+        base_url=upstream.url("/"),
+        secrets={"api_key": Secret("ydc-canary-key-0000")},
+    )
+    return YouCom(account)
+
+
 # --- answers that arrive ---------------------------------------------------------------------
 
 
@@ -88,10 +108,9 @@ async def test_complete_answer_is_returned_with_status_headers_and_body(
     async def handler(request: web.Request) -> web.Response:
         return web.Response(status=418, body=b'{"ok": 1}', headers={"Retry-After": "7"})
 
-    path = upstream.route("/balance", handler)
-    await upstream.start()
+    url = await upstream.serve(handler)
 
-    response = await fetch(session, Request(upstream.url(path)), PATIENT)
+    response = await fetch(session, Request(url), PATIENT)
 
     assert response.status == 418
     assert response.body == b'{"ok": 1}'
@@ -105,10 +124,9 @@ async def test_request_carries_user_agent_and_request_headers_on_the_wire(
     async def handler(request: web.Request) -> web.Response:
         return web.Response(body=b"{}")
 
-    path = upstream.route("/balance", handler)
-    await upstream.start()
+    url = await upstream.serve(handler)
 
-    await fetch(session, Request(upstream.url(path), {"X-API-Key": "k-123"}), PATIENT)
+    await fetch(session, Request(url, {"X-API-Key": "k-123"}), PATIENT)
 
     (seen,) = upstream.seen
     assert seen.method == "GET"
@@ -124,11 +142,10 @@ async def test_redirect_is_not_followed(upstream: Upstream, session: aiohttp.Cli
     async def elsewhere(request: web.Request) -> web.Response:
         return web.Response(body=b'{"balance": "1"}')
 
-    path = upstream.route("/balance", moved)
     upstream.route("/elsewhere", elsewhere)
-    await upstream.start()
+    url = await upstream.serve(moved)
 
-    response = await fetch(session, Request(upstream.url(path)), PATIENT)
+    response = await fetch(session, Request(url), PATIENT)
 
     assert response.status == 302
     assert response.headers["Location"] == "/elsewhere"
@@ -143,10 +160,9 @@ async def test_gzip_answer_is_decompressed(
             body=gzip.compress(b'{"balance": "12.50"}'), headers={"Content-Encoding": "gzip"}
         )
 
-    path = upstream.route("/balance", handler)
-    await upstream.start()
+    url = await upstream.serve(handler)
 
-    response = await fetch(session, Request(upstream.url(path)), PATIENT)
+    response = await fetch(session, Request(url), PATIENT)
 
     assert response.json() == {"balance": "12.50"}
 
@@ -156,19 +172,10 @@ async def test_poll_through_a_real_server_reads_the_balance(upstream: Upstream) 
         body = {"data": {"type": "account", "id": "org-9", "attributes": {"balance": 718924.5}}}
         return web.json_response(body)
 
-    upstream.route("/v1/billing/account_balance", handler)
-    await upstream.start()
-    account = AccountConfig(
-        name="search",
-        provider="youcom",
-        interval=300.0,
-        timeout=PATIENT,
-        base_url=upstream.url("/"),
-        secrets={"api_key": Secret("ydc-canary-key-0000")},
-    )
+    provider = await youcom_on(upstream, handler, PATIENT)
 
     async with new_session() as session:
-        reading = await poll(YouCom(account), session, 1_770_000_000.0)
+        reading = await poll(provider, session, NOW)
 
     assert reading == Reading(
         currency="USD", balance=Decimal("7189.245"), provider_account_id="org-9"
@@ -187,10 +194,9 @@ async def test_body_of_exactly_the_limit_is_accepted(
     async def handler(request: web.Request) -> web.Response:
         return web.Response(body=b"x" * MAX_BODY)
 
-    path = upstream.route("/balance", handler)
-    await upstream.start()
+    url = await upstream.serve(handler)
 
-    response = await fetch(session, Request(upstream.url(path)), PATIENT)
+    response = await fetch(session, Request(url), PATIENT)
 
     assert MAX_BODY == 1024 * 1024
     assert len(response.body) == MAX_BODY
@@ -202,10 +208,9 @@ async def test_declared_oversized_body_is_refused(
     async def handler(request: web.Request) -> web.Response:
         return web.Response(body=b"x" * (MAX_BODY + 1))
 
-    path = upstream.route("/balance", handler)
-    await upstream.start()
+    url = await upstream.serve(handler)
 
-    failure = await expect_failure(session, upstream.url(path))
+    failure = await expect_failure(session, url)
 
     assert failure.reason is Reason.INVALID_RESPONSE
     assert failure.message == "answer body is larger than 1024 KiB"
@@ -225,10 +230,9 @@ async def test_chunked_oversized_body_is_refused(
             await response.write_eof()
         return response
 
-    path = upstream.route("/balance", handler)
-    await upstream.start()
+    url = await upstream.serve(handler)
 
-    failure = await expect_failure(session, upstream.url(path))
+    failure = await expect_failure(session, url)
 
     assert failure.reason is Reason.INVALID_RESPONSE
     assert failure.message == "answer body is larger than 1024 KiB"
@@ -246,10 +250,9 @@ async def test_chunked_body_just_under_the_limit_is_accepted(
         await response.write_eof()
         return response
 
-    path = upstream.route("/balance", handler)
-    await upstream.start()
+    url = await upstream.serve(handler)
 
-    response = await fetch(session, Request(upstream.url(path)), PATIENT)
+    response = await fetch(session, Request(url), PATIENT)
 
     assert len(response.body) == 16 * 65536 == MAX_BODY
 
@@ -263,10 +266,9 @@ async def test_small_gzip_that_inflates_past_the_limit_is_refused(
     async def handler(request: web.Request) -> web.Response:
         return web.Response(body=bomb, headers={"Content-Encoding": "gzip"})
 
-    path = upstream.route("/balance", handler)
-    await upstream.start()
+    url = await upstream.serve(handler)
 
-    failure = await expect_failure(session, upstream.url(path))
+    failure = await expect_failure(session, url)
 
     assert failure.reason is Reason.INVALID_RESPONSE
 
@@ -281,10 +283,9 @@ async def test_answer_that_never_comes_times_out(
         await upstream.stall()
         return web.Response(body=b"{}")
 
-    path = upstream.route("/balance", handler)
-    await upstream.start()
+    url = await upstream.serve(handler)
 
-    failure = await expect_failure(session, upstream.url(path), TIMEOUT)
+    failure = await expect_failure(session, url, TIMEOUT)
 
     assert failure.reason is Reason.TIMEOUT
     assert failure.message == "no complete answer within 0.2s"
@@ -302,10 +303,9 @@ async def test_body_that_stalls_after_the_headers_times_out(
         await upstream.stall()
         return response
 
-    path = upstream.route("/balance", handler)
-    await upstream.start()
+    url = await upstream.serve(handler)
 
-    failure = await expect_failure(session, upstream.url(path), TIMEOUT)
+    failure = await expect_failure(session, url, TIMEOUT)
 
     assert failure.reason is Reason.TIMEOUT
 
@@ -328,10 +328,9 @@ async def test_body_that_drips_past_the_timeout_times_out(
                     await asyncio.wait_for(upstream.release.wait(), drip_interval)
         return response
 
-    path = upstream.route("/balance", handler)
-    await upstream.start()
+    url = await upstream.serve(handler)
 
-    failure = await expect_failure(session, upstream.url(path), TIMEOUT)
+    failure = await expect_failure(session, url, TIMEOUT)
 
     assert failure.reason is Reason.TIMEOUT
 
@@ -341,20 +340,11 @@ async def test_poll_uses_the_account_timeout(upstream: Upstream) -> None:
         await upstream.stall()
         return web.Response(body=b"{}")
 
-    upstream.route("/v1/billing/account_balance", handler)
-    await upstream.start()
-    account = AccountConfig(
-        name="search",
-        provider="youcom",
-        interval=300.0,
-        timeout=TIMEOUT,
-        base_url=upstream.url("/"),
-        secrets={"api_key": Secret("ydc-canary-key-0000")},
-    )
+    provider = await youcom_on(upstream, handler, TIMEOUT)
 
     async with new_session() as session:
         with pytest.raises(PollError) as caught:
-            await poll(YouCom(account), session, 1_770_000_000.0)
+            await poll(provider, session, NOW)
 
     assert caught.value.reason is Reason.TIMEOUT
     assert caught.value.message == "no complete answer within 0.2s"
@@ -390,10 +380,9 @@ async def test_connection_reset_mid_body_is_a_network_failure(
         await upstream.stall()
         return response
 
-    path = upstream.route("/balance", handler)
-    await upstream.start()
+    url = await upstream.serve(handler)
 
-    failure = await expect_failure(session, upstream.url(path))
+    failure = await expect_failure(session, url)
 
     assert failure.reason is Reason.NETWORK
     assert failure.message.startswith("connection broke while reading the answer: ")
@@ -408,10 +397,9 @@ async def test_connection_closed_before_any_answer_is_a_network_failure(
         await upstream.stall()
         return web.Response()
 
-    path = upstream.route("/balance", handler)
-    await upstream.start()
+    url = await upstream.serve(handler)
 
-    failure = await expect_failure(session, upstream.url(path))
+    failure = await expect_failure(session, url)
 
     assert failure.reason is Reason.NETWORK
     assert failure.message.startswith("ServerDisconnectedError")
@@ -444,9 +432,8 @@ async def test_json_body_read_through_the_server_keeps_decimals(
     async def handler(request: web.Request) -> web.Response:
         return web.Response(body=b'{"a": 0.1000000000000000055}')
 
-    path = upstream.route("/balance", handler)
-    await upstream.start()
+    url = await upstream.serve(handler)
 
-    response = await fetch(session, Request(upstream.url(path)), PATIENT)
+    response = await fetch(session, Request(url), PATIENT)
 
     assert response.json() == {"a": Decimal("0.1000000000000000055")}

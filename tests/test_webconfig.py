@@ -6,17 +6,16 @@ and every problem it must yield, in order, after the ``<file>: `` prefix.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import bcrypt
 import pytest
 import trustme
 from cryptography.hazmat.primitives import serialization
+from test_cli import run_exporter
 
 from exporter import clientcert
 from exporter.webconfig import WebConfig, describe_web, load_web_config
@@ -25,7 +24,6 @@ from exporter.yamlfile import ConfigError
 GOOD_CONFIG = Path(__file__).parent / "configs" / "good" / "minimal.yml"
 PASSWORD_CANARY = "CANARY-webconfig-plain-password-5e1d"
 HASH = bcrypt.hashpw(b"secret", bcrypt.gensalt(rounds=4)).decode()
-PROCESS_DEADLINE = 30.0
 TLS_KEYS = (
     "cert_file, key_file, client_ca_file, client_auth_type, min_version, max_version, "
     "cipher_suites, curve_preferences, prefer_server_cipher_suites"
@@ -412,17 +410,12 @@ def test_a_rotated_certificate_changes_the_tls_config(folder: Path) -> None:
 # --- through the command line ----------------------------------------------------------------
 
 
-def run_exporter(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    proxies = {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}
-    env = {key: value for key, value in os.environ.items() if key.lower() not in proxies}
-    return subprocess.run(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-m", "exporter", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=PROCESS_DEADLINE,
-        check=False,
+def run_with_web_config(
+    web_config: Path | str, *flags: str, cwd: Path
+) -> subprocess.CompletedProcess[str]:
+    """The exporter with a good config file, ``web_config`` and ``flags``, run from ``cwd``."""
+    return run_exporter(
+        *flags, "--config.file", str(GOOD_CONFIG), "--web.config.file", str(web_config), cwd=cwd
     )
 
 
@@ -439,14 +432,7 @@ def test_the_cli_refuses_a_bad_web_config_with_exit_2(
         f"basic_auth_users:\n  alice: {PASSWORD_CANARY}\n",
     )
     flags = ["--config.check"] if check else ["--web.listen-address", "127.0.0.1:1"]
-    result = run_exporter(
-        *flags,
-        "--config.file",
-        str(GOOD_CONFIG),
-        "--web.config.file",
-        str(path),
-        cwd=tmp_path_factory.mktemp("cwd"),
-    )
+    result = run_with_web_config(path, *flags, cwd=tmp_path_factory.mktemp("cwd"))
     assert result.returncode == 2, result.stderr
     assert result.stderr.splitlines() == [
         f"{path}: tls_server_config: curve_preferences: not supported: Python's TLS cannot be "
@@ -459,9 +445,7 @@ def test_the_cli_refuses_a_bad_web_config_with_exit_2(
 
 
 def test_the_cli_refuses_a_missing_web_config_file(tmp_path: Path) -> None:
-    result = run_exporter(
-        "--config.file", str(GOOD_CONFIG), "--web.config.file", "absent.yml", cwd=tmp_path
-    )
+    result = run_with_web_config("absent.yml", cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr == "absent.yml: cannot read: No such file or directory\n"
 
@@ -478,14 +462,7 @@ def test_config_check_describes_a_good_web_config(
         + f"basic_auth_users:\n  prometheus-scraper: '{HASH}'\n  grafana-user: '{HASH}'\n",
     )
     # Run from elsewhere: the certificates are found next to the web config, not in the cwd.
-    result = run_exporter(
-        "--config.check",
-        "--config.file",
-        str(GOOD_CONFIG),
-        "--web.config.file",
-        str(path),
-        cwd=tmp_path_factory.mktemp("cwd"),
-    )
+    result = run_with_web_config(path, "--config.check", cwd=tmp_path_factory.mktemp("cwd"))
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == f"{GOOD_CONFIG}: OK, 1 account(s)"

@@ -103,7 +103,7 @@ class Simulator:
         self, provider: str, key: str | None, request: web.Request
     ) -> web.StreamResponse:
         for name, account in self.accounts.items():
-            if account.provider == provider and key is not None and key == account.key:
+            if account.provider == provider and key == account.key:
                 return await self._serve(name, account, request, "")
         return say.refused(provider, 401)
 
@@ -136,29 +136,25 @@ class Simulator:
 
     # --- control interface ---
 
+    def _describe(self, name: str) -> dict[str, Any]:
+        return {**self.accounts[name].describe(), "requests": self.requests[name]}
+
     async def _list(self, request: web.Request) -> web.Response:
-        return web.json_response(
-            {
-                name: {**account.describe(), "requests": self.requests[name]}
-                for name, account in self.accounts.items()
-            }
-        )
+        return web.json_response({name: self._describe(name) for name in self.accounts})
 
     async def _change(self, request: web.Request) -> web.Response:
-        account = self.accounts.get(request.match_info["name"])
+        name = request.match_info["name"]
+        account = self.accounts.get(name)
         if account is None:
             raise web.HTTPNotFound(text="no such simulated account\n")
         try:
             change = await request.json()
         except ValueError:
-            problems = ["body must be a JSON object"]
-        else:
-            problems = apply_change(account, change)
+            change = None  # not JSON at all: refused as any body that is not an object
+        problems = apply_change(account, change)
         if problems:
             return web.Response(status=400, text="\n".join(problems) + "\n")
-        return web.json_response(
-            {**account.describe(), "requests": self.requests[request.match_info["name"]]}
-        )
+        return web.json_response(self._describe(name))
 
     async def _release(self, request: web.Request) -> web.Response:
         self.release.set()
@@ -180,12 +176,12 @@ def apply_change(account: SimAccount, change: Any) -> list[str]:
     ]
     balance = account.balance
     if "balance" in change:
-        try:
+        try:  # null, true and false are not numbers to Decimal either
             balance = Decimal(str(change["balance"]))
         except InvalidOperation:
             problems.append("balance must be a number")
         else:
-            if isinstance(change["balance"], bool) or not balance.is_finite():
+            if not balance.is_finite():
                 problems.append("balance must be a number")
     if "state" in change and change["state"] not in STATES:
         problems.append(f"state must be one of {', '.join(STATES)}")

@@ -293,6 +293,9 @@ def server_error(provider: str, status: int, headers: dict[str, str] | None = No
 
 # --- faults -----------------------------------------------------------------------------------
 
+# The faults that answer a balance no client may take for a number.
+_AMOUNTS = {"nan": "NaN", "infinity": "Infinity", "thousands": "1,000.00"}
+
 
 async def fault(
     name: str,
@@ -332,9 +335,8 @@ async def fault(
         return web.Response(text='{"data": {"balance": ', content_type="application/json")
     if name == "wrong-shape":
         return web.json_response({"result": ["unexpected"]})
-    if name in ("nan", "infinity", "thousands"):
-        value = {"nan": "NaN", "infinity": "Infinity", "thousands": "1,000.00"}[name]
-        return web.json_response(_with_amount(provider, value))
+    if name in _AMOUNTS:
+        return web.json_response(_with_amount(provider, _AMOUNTS[name]))
     if name == "huge-body":
         return web.Response(body=b" " * (1024 * 1024 + 10) + b"{}", content_type="application/json")
     if name == "drip":

@@ -32,17 +32,26 @@ class DrainAndTopUp:
 
 
 @dataclass(frozen=True)
-class DegradedAtTimes:
-    """Degraded for ``lasting`` seconds out of every ``every``, starting after ``after``."""
+class _Spells:
+    """On for ``lasting`` seconds out of every ``every``, starting after ``after``."""
 
     every: float
     lasting: float
     after: float = 0.0
+
+    def on(self, elapsed: float) -> bool:
+        phase = elapsed - self.after
+        return phase >= 0 and phase % self.every < self.lasting
+
+
+@dataclass(frozen=True)
+class DegradedAtTimes(_Spells):
+    """Degraded for ``lasting`` seconds out of every ``every``, starting after ``after``."""
+
     state: str = "degraded"
 
     def apply(self, account: SimAccount, elapsed: float) -> None:
-        phase = elapsed - self.after
-        account.state = self.state if phase >= 0 and phase % self.every < self.lasting else "ok"
+        account.state = self.state if self.on(elapsed) else "ok"
 
 
 @dataclass(frozen=True)
@@ -56,13 +65,8 @@ class ReadyAfter:
 
 
 @dataclass(frozen=True)
-class RateLimitBursts:
+class RateLimitBursts(_Spells):
     """Answers "too many requests" for ``lasting`` seconds out of every ``every``."""
 
-    every: float
-    lasting: float
-    after: float = 0.0
-
     def apply(self, account: SimAccount, elapsed: float) -> None:
-        phase = elapsed - self.after
-        account.fault = "429-seconds" if phase >= 0 and phase % self.every < self.lasting else None
+        account.fault = "429-seconds" if self.on(elapsed) else None
