@@ -20,7 +20,7 @@ from exporter.durations import format_duration, parse_duration
 from exporter.providers import PROVIDERS
 from exporter.providers.base import Field
 from exporter.secret import Secret
-from exporter.yamlfile import Checker, parse_yaml, read_text
+from exporter.yamlfile import Checker, read_text
 from exporter.yamlfile import ConfigError as ConfigError
 
 DEFAULT_INTERVAL = 300.0
@@ -55,15 +55,11 @@ def parse_config(
     environ: Mapping[str, str] | None = None,
     base_dir: Path | None = None,
 ) -> Config:
-    document = parse_yaml(text, source)
-    parser = _Parser(source, os.environ if environ is None else environ, base_dir or Path("."))
-    config = parser.parse(document)
-    if parser.problems:
-        raise ConfigError(parser.problems)
-    return config
+    environ = os.environ if environ is None else environ
+    return _Parser(source, environ, base_dir or Path(".")).check(text)
 
 
-class _Parser(Checker):
+class _Parser(Checker[Config]):
     def __init__(self, source: str, environ: Mapping[str, str], base_dir: Path) -> None:
         super().__init__(source)
         self.environ = environ

@@ -16,7 +16,7 @@ from typing import Any
 
 from exporter.clientcert import Unsupported, accept_any_client_certificate
 from exporter.secret import Secret
-from exporter.yamlfile import Checker, ConfigError, parse_yaml, read_text
+from exporter.yamlfile import Checker, read_text
 
 TOP_KEYS = ("tls_server_config", "http_server_config", "basic_auth_users")
 TLS_KEYS = (
@@ -115,16 +115,10 @@ class WebConfig:
 
 def load_web_config(path: str | Path) -> WebConfig:
     """Read and check the file, TLS files included; ConfigError lists every problem."""
-    source = str(path)
-    document = parse_yaml(read_text(path), source)
-    parser = _Parser(source, Path(path).parent)
-    config = parser.parse(document)
-    if parser.problems:
-        raise ConfigError(parser.problems)
-    return config
+    return _Parser(str(path), Path(path).parent).check(read_text(path))
 
 
-class _Parser(Checker):
+class _Parser(Checker[WebConfig]):
     def __init__(self, source: str, base_dir: Path) -> None:
         super().__init__(source)
         self.base_dir = base_dir

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import yaml
+
+Parsed = TypeVar("Parsed")
 
 
 class ConfigError(Exception):
@@ -41,12 +43,22 @@ StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _co
 _ECHOED_NAME = re.compile(r"\b(tag handle|tag|alias|anchor) '[^']*'")
 
 
-class Checker:
+class Checker(Generic[Parsed]):
     """Collects a file's problems, each one line: the file, where in it, and what is wrong."""
 
     def __init__(self, source: str) -> None:
         self.source = source
         self.problems: list[str] = []
+
+    def parse(self, document: Any) -> Parsed:
+        raise NotImplementedError
+
+    def check(self, text: str) -> Parsed:
+        """The file's YAML text parsed, or ConfigError with every problem found in it."""
+        parsed = self.parse(parse_yaml(text, self.source))
+        if self.problems:
+            raise ConfigError(self.problems)
+        return parsed
 
     def problem(self, where: str, message: str) -> None:
         self.problems.append(f"{self.source}: {where}: {message}")
