@@ -14,12 +14,11 @@ import logging
 import time
 
 import aiohttp
-from aiohttp import web
 
 from bench.common import Column, print_table
 from exporter.config import parse_config
 from exporter.daemon import Daemon
-from exporter.demo import start_simulator
+from exporter.demo import serve_app, start_simulator
 from exporter.simulator import SimAccount, Simulator
 
 
@@ -39,23 +38,20 @@ async def measure(accounts: int, hanging: int, scrapes: int) -> list[float]:
         f"defaults: {{interval: 2s, timeout: 1s}}\naccounts:\n{lines}\n"
     )
     daemon = Daemon("bench.yml", config)
-    runner = web.AppRunner(daemon.app())
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
+    served = await serve_app(daemon.app(), access_log=True)  # as the exporter serves it
     await daemon.start()
     samples = []
     try:
         async with aiohttp.ClientSession() as session:
             for _ in range(scrapes):
                 started = time.perf_counter()
-                async with session.get(f"{site.name}/metrics") as response:
+                async with session.get(f"{served.url}/metrics") as response:
                     await response.read()
                 samples.append(time.perf_counter() - started)
                 await asyncio.sleep(0.05)  # pacing between scrapes, not synchronisation
     finally:
         await daemon.stop()
-        await runner.cleanup()
+        await served.stop()
         await running.stop()
     return samples
 

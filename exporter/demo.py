@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from aiohttp import web
+from aiohttp.log import access_logger
 
 from exporter.config import Config, parse_config
 from exporter.simulator import SimAccount, Simulator
@@ -138,14 +139,39 @@ def demo_config(simulator_url: str) -> Config:
 
 
 @dataclass
-class RunningSimulator:
-    simulator: Simulator
+class Served:
+    """An aiohttp app served on a free port: its base URL, and ``stop()``."""
+
     runner: web.AppRunner
     url: str
 
     async def stop(self) -> None:
-        self.simulator.release.set()
         await self.runner.cleanup()
+
+
+async def serve_app(
+    app: web.Application, host: str = "127.0.0.1", *, access_log: bool = False
+) -> Served:
+    """Serve ``app`` on a free port of ``host``; with ``access_log``, a line per request."""
+    runner = web.AppRunner(app, access_log=access_logger if access_log else None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, 0)
+    await site.start()
+    return Served(runner, site.name)
+
+
+@dataclass
+class RunningSimulator:
+    simulator: Simulator
+    served: Served
+
+    @property
+    def url(self) -> str:
+        return self.served.url
+
+    async def stop(self) -> None:
+        self.simulator.release.set()
+        await self.served.stop()
 
 
 async def start_simulator(
@@ -156,8 +182,4 @@ async def start_simulator(
         simulator = Simulator()
         for name, (account, _) in demo_accounts().items():
             simulator.add(name, account)
-    runner = web.AppRunner(simulator.app(), access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, host, 0)
-    await site.start()
-    return RunningSimulator(simulator, runner, site.name)
+    return RunningSimulator(simulator, await serve_app(simulator.app(), host))

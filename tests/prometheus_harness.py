@@ -11,7 +11,9 @@ Scrape jobs are plain dicts in Prometheus's own config schema, so a job can carr
 certificate, a password file) and ``rule_files`` (name → YAML text) are loaded as rules.
 
 ``ExporterProcess`` runs ``python -m exporter`` with the given flags and keeps its stdout and
-stderr, so tests can wait for a line it prints and check what it logged.
+stderr, so tests can wait for a line it prints, signal it and check what it logged.
+``run_exporter`` runs it to its end and returns its output; ``run_exporter_async`` does the
+same without blocking the event loop, which can then serve the fake providers it polls.
 
 ``require_binary`` skips a test when a Prometheus binary is missing, but fails it under
 ``CI=true``, where the end-to-end tests must run.
@@ -26,6 +28,7 @@ import re
 import shutil
 import signal
 import socket
+import subprocess
 import sys
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -41,6 +44,8 @@ START_DEADLINE = 30.0  # seconds for Prometheus to become ready
 STOP_DEADLINE = 10.0  # seconds for a process to exit after SIGTERM before it is killed
 QUERY_DEADLINE = 10.0  # seconds for one HTTP API call
 PORT_ATTEMPTS = 3  # a free port can be taken between probing and binding: try again
+RUN_DEADLINE = 30.0  # seconds for a run of the exporter to its end
+EXPORTER = (sys.executable, "-m", "exporter")
 
 
 def require_binary(name: str) -> str:
@@ -313,6 +318,39 @@ async def stop_process(process: asyncio.subprocess.Process) -> int:
     return await process.wait()
 
 
+def run_exporter(
+    *args: str, cwd: Path, timeout: float = RUN_DEADLINE
+) -> subprocess.CompletedProcess[str]:
+    """A run to its end; it blocks the test's loop, so no fake provider can answer it."""
+    return subprocess.run(  # noqa: S603 - our own interpreter and module
+        [*EXPORTER, *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=environment(),
+        timeout=timeout,
+        check=False,
+    )
+
+
+async def run_exporter_async(
+    *args: str, cwd: Path, env: Mapping[str, str] | None = None
+) -> tuple[int, str, str]:
+    """A run to its end that leaves the loop free: exit code, stdout and stderr."""
+    process = await asyncio.create_subprocess_exec(
+        *EXPORTER,
+        *args,
+        cwd=cwd,
+        env=environment() if env is None else env,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), RUN_DEADLINE)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
 class ExporterProcess:
     """``python -m exporter <args>`` as a real process; its output is kept as it comes."""
 
@@ -347,9 +385,7 @@ class ExporterProcess:
 
     async def start(self) -> None:
         self._process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "exporter",
+            *EXPORTER,
             *self.args,
             cwd=self.cwd,
             env=self.env,
@@ -363,6 +399,20 @@ class ExporterProcess:
             asyncio.create_task(self._collect(self._process.stdout, "stdout")),
             asyncio.create_task(self._collect(self._process.stderr, "stderr")),
         ]
+
+    def send_signal(self, sig: int) -> None:
+        """Signal the running exporter (SIGHUP: reload)."""
+        self._running().send_signal(sig)
+
+    def check_running(self) -> None:
+        """Fail at once, with what the exporter logged, if it is not running."""
+        self._running()
+
+    def _running(self) -> asyncio.subprocess.Process:
+        assert self._process is not None, "the exporter is not running"
+        if self._process.returncode is not None:
+            raise AssertionError(f"exporter exited {self._process.returncode}:\n{self.stderr}")
+        return self._process
 
     async def _collect(self, stream: asyncio.StreamReader, name: str) -> None:
         while line := await stream.readline():

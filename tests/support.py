@@ -1,15 +1,30 @@
 """Helpers shared by the test modules: the tool-missing policy, the failure reasons of the metric
-contract and reading an exposition."""
+contract, reading an exposition and a log line, password hashes and web configs, and the
+exporter's app under aiohttp's test server."""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
-from typing import NoReturn
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, NoReturn
 
+import bcrypt
 import pytest
+from aiohttp import test_utils, web
+from fakeclock import FakeClock, seeded
 from prometheus_client.parser import text_string_to_metric_families
+
+from exporter.account import AccountConfig
+from exporter.http import Reload, build_app
+from exporter.scheduler import PollFunction, Scheduler
+from exporter.snapshot import SnapshotStore
+
+Client = test_utils.TestClient[web.Request, web.Application]
 
 # The values of billing_poll_failures_total's reason label, spelled out rather than read from
 # exporter.errors.Reason, so that changing one breaks the tests of the metric contract.
@@ -51,6 +66,36 @@ def metric_value(exposition: str, name: str, **labels: str) -> float | None:
     return found[0] if found else None
 
 
+def balances(exposition: str) -> dict[str, float]:
+    """billing_balance by account."""
+    return {
+        sample.labels["account"]: sample.value
+        for family in text_string_to_metric_families(exposition)
+        if family.name == "billing_balance"
+        for sample in family.samples
+    }
+
+
+# One key=value field of a logfmt line; the value bare or quoted with backslash escapes.
+LOGFMT_FIELD = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S*)')
+
+
+def logfmt(line: str) -> dict[str, str]:
+    """The fields of a logfmt line, quoted values unescaped."""
+    fields = {}
+    for key, raw in LOGFMT_FIELD.findall(line):
+        value = raw
+        if raw.startswith('"'):
+            value = re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t"}.get(m[1], m[1]), raw[1:-1])
+        fields[key] = value
+    return fields
+
+
+def bcrypt_hash(password: str, cost: int = 4) -> str:
+    """A ``$2b$`` hash of ``password``, cheap at the default cost."""
+    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=cost)).decode()
+
+
 def htpasswd_hash(user: str, password: str) -> str:
     """The bcrypt hash ``htpasswd -nbBC 10`` prints for the user (a ``$2y$`` hash)."""
     htpasswd = require_tool("htpasswd", "apache2-utils")
@@ -64,3 +109,66 @@ def htpasswd_hash(user: str, password: str) -> str:
     name, _, hashed = result.stdout.strip().partition(":")
     assert name == user
     return hashed
+
+
+def write_tls_auth_web_config(folder: Path, user: str, hashed: str) -> Path:
+    """folder/web.yml: TLS with folder/server.pem and server-key.pem, basic auth for ``user``."""
+    path = folder / "web.yml"
+    path.write_text(
+        "tls_server_config:\n"
+        "  cert_file: server.pem\n"
+        "  key_file: server-key.pem\n"
+        "basic_auth_users:\n"
+        f"  {user}: '{hashed}'\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+# --- the exporter's app under aiohttp's test server -------------------------------------------
+
+
+async def no_reload() -> list[str]:
+    """A reload with nothing to reload and no problem."""
+    return []
+
+
+class FakeReload:
+    """A reload that counts its calls and reports the same ``problems`` each time."""
+
+    def __init__(self, problems: Sequence[str] = ()) -> None:
+        self.problems = list(problems)
+        self.calls = 0
+
+    async def __call__(self) -> list[str]:
+        self.calls += 1
+        return self.problems
+
+
+@asynccontextmanager
+async def serving(
+    store: SnapshotStore,
+    reload: Reload = no_reload,
+    telemetry_path: str = "/metrics",
+    **client_options: Any,
+) -> AsyncIterator[Client]:
+    """The exporter's app over ``store``, and a client of it."""
+    app = build_app(store, reload, telemetry_path)
+    async with test_utils.TestClient(test_utils.TestServer(app), **client_options) as client:
+        yield client
+
+
+@asynccontextmanager
+async def scheduled(
+    clock: FakeClock, poll: PollFunction, seed: int, accounts: Sequence[AccountConfig]
+) -> AsyncIterator[Client]:
+    """``serving`` over a scheduler polling ``accounts``, each waiting for its first poll."""
+    store = SnapshotStore()
+    scheduler = Scheduler(store, clock, rng=seeded(seed), poll_function=poll)
+    await scheduler.apply(accounts, 8)
+    await clock.wait_for_sleepers(len(accounts))
+    try:
+        async with serving(store) as client:
+            yield client
+    finally:
+        await scheduler.stop()

@@ -16,10 +16,9 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import bcrypt
 import pytest
-from aiohttp import encode_basic_auth, hdrs, test_utils, web
-from support import htpasswd_hash
+from aiohttp import encode_basic_auth, hdrs, test_utils
+from support import Client, FakeReload, bcrypt_hash, htpasswd_hash
 
 import exporter.auth
 from exporter.auth import BasicAuthChecker
@@ -27,8 +26,6 @@ from exporter.http import WebState, build_app
 from exporter.secret import Secret
 from exporter.snapshot import SnapshotStore
 from exporter.webconfig import WebConfig, load_web_config
-
-Client = test_utils.TestClient[web.Request, web.Application]
 
 USER = "prometheus"
 PASSWORD = "CANARY-basic-auth-right-7f3a"
@@ -43,24 +40,11 @@ TIMING_COST = 8
 TIMING_RATIO = (0.67, 1.5)
 
 
-def bcrypt_hash(password: str, cost: int = 4) -> str:
-    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=cost)).decode()
-
-
 def cost_of(hashed: bytes) -> int:
     return int(hashed.split(b"$")[2])
 
 
 HASH = bcrypt_hash(PASSWORD)
-
-
-class Reloads:
-    def __init__(self) -> None:
-        self.calls = 0
-
-    async def __call__(self) -> list[str]:
-        self.calls += 1
-        return []
 
 
 class CountingCheck:
@@ -87,11 +71,11 @@ def web_config(users: Mapping[str, str]) -> WebConfig:
 
 @asynccontextmanager
 async def serving(
-    state: WebState | None = None, reloads: Reloads | None = None
+    state: WebState | None = None, reloads: FakeReload | None = None
 ) -> AsyncIterator[Client]:
     """The app guarded by ``state`` (by default USER with HASH)."""
     web_state = state or WebState(web_config({USER: HASH}))
-    app = build_app(SnapshotStore(), reloads or Reloads(), web_state=web_state)
+    app = build_app(SnapshotStore(), reloads or FakeReload(), web_state=web_state)
     async with test_utils.TestClient(test_utils.TestServer(app)) as client:
         yield client
 
@@ -123,7 +107,7 @@ REFUSED: dict[str, dict[str, str]] = {
 
 @pytest.mark.parametrize("credentials", list(REFUSED))
 async def test_refused_credentials_get_401_with_a_challenge(credentials: str) -> None:
-    reloads = Reloads()
+    reloads = FakeReload()
     async with serving(reloads=reloads) as client:
         statuses = [
             await call(client, method, path, REFUSED[credentials]) for method, path in GUARDED
@@ -133,7 +117,7 @@ async def test_refused_credentials_get_401_with_a_challenge(credentials: str) ->
 
 
 async def test_the_right_password_opens_every_guarded_page() -> None:
-    reloads = Reloads()
+    reloads = FakeReload()
     async with serving(reloads=reloads) as client:
         for method, path in GUARDED:
             async with client.request(method, path, headers=basic(USER, PASSWORD)) as response:

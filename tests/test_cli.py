@@ -13,8 +13,6 @@ import re
 import shutil
 import signal
 import socket
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 
@@ -22,12 +20,19 @@ import aiohttp
 import pytest
 from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
-from prometheus_harness import ExporterProcess, environment, free_port, wait_until
-from support import metric_value
+from prometheus_harness import (
+    ExporterProcess,
+    environment,
+    free_port,
+    run_exporter,
+    run_exporter_async,
+    wait_until,
+)
+from support import logfmt, metric_value
 
 from exporter import __version__
+from exporter.demo import serve_app
 
-EXPORTER = [sys.executable, "-m", "exporter"]
 CONFIGS = Path(__file__).parent / "configs"
 CANARY = "CANARY"
 TELNYX_KEY = "CANARY-cli-telnyx-3a9f1e"
@@ -38,35 +43,9 @@ TELECOM_KEY = "CANARY-cli-23telecom-b816"
 TELECOM_UPDATED = 1770977700.0  # "2026.02.13 10:15:00" read as UTC
 PROCESS_DEADLINE = 30.0
 WAIT_DEADLINE = 15.0  # for one change to show while the exporter serves
-LOGFMT_FIELD = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S*)')
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-
-def run_exporter(
-    *args: str, cwd: Path, timeout: float = PROCESS_DEADLINE
-) -> subprocess.CompletedProcess[str]:
-    """A run to its end; it blocks the test's loop, so no fake provider can answer it."""
-    return subprocess.run(  # noqa: S603 - our own interpreter and module
-        [*EXPORTER, *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=environment(),
-        timeout=timeout,
-        check=False,
-    )
-
-
-def _logfmt(line: str) -> dict[str, str]:
-    fields = {}
-    for key, raw in LOGFMT_FIELD.findall(line):
-        value = raw
-        if raw.startswith('"'):
-            value = re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t"}.get(m[1], m[1]), raw[1:-1])
-        fields[key] = value
-    return fields
 
 
 def _accounts_in(exposition: str) -> set[str]:
@@ -146,14 +125,10 @@ class FakeProviders:
 @pytest.fixture
 async def providers() -> AsyncIterator[FakeProviders]:
     fake = FakeProviders()
-    runner = web.AppRunner(fake.app(), access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    fake.url = f"http://{host}:{port}"
+    served = await serve_app(fake.app())
+    fake.url = served.url
     yield fake
-    await runner.cleanup()
+    await served.stop()
 
 
 def _account(name: str, provider: str, key_variable: str, url: str, extra: str = "") -> str:
@@ -248,7 +223,7 @@ def test_config_check_warns_about_a_raised_interval(tmp_path: Path) -> None:
     warnings = result.stderr.splitlines()
     assert len(warnings) == 2
     for line in warnings:
-        fields = _logfmt(line)
+        fields = logfmt(line)
         assert fields["level"] == "warn"
         assert "is below the 1m floor, raised to it" in fields["msg"]
     assert CANARY not in result.stderr
@@ -302,7 +277,7 @@ def test_listen_address_in_use_is_one_line(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     [line] = result.stderr.splitlines()
-    fields = _logfmt(line)
+    fields = logfmt(line)
     assert (fields["level"], fields["msg"], fields["address"]) == (
         "error",
         "cannot listen",
@@ -328,20 +303,9 @@ async def _run_once(
     if with_failing_telnyx:
         text += _account("sms-bad", "telnyx", "TELNYX_WRONG_KEY", url)
     config.write_text(text, encoding="utf-8")
-    process = await asyncio.create_subprocess_exec(
-        *EXPORTER,
-        "--once",
-        "--config.file",
-        str(config),
-        *flags,
-        cwd=tmp_path,
-        env=environment(**KEYS),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+    return await run_exporter_async(
+        "--once", "--config.file", str(config), *flags, cwd=tmp_path, env=environment(**KEYS)
     )
-    out, err = await asyncio.wait_for(process.communicate(), PROCESS_DEADLINE)
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
 
 
 async def test_once_prints_the_exposition_and_exits_1_when_an_account_fails(
@@ -380,7 +344,7 @@ async def test_once_prints_the_exposition_and_exits_1_when_an_account_fails(
     assert CANARY not in out
 
     # One log line per failed poll, with account, provider, reason, status and code.
-    failures = [_logfmt(line) for line in err.splitlines() if 'msg="poll failed"' in line]
+    failures = [logfmt(line) for line in err.splitlines() if 'msg="poll failed"' in line]
     by_account = {fields["account"]: fields for fields in failures}
     assert len(failures) == 2
     assert by_account.keys() == {"search", "sms-bad"}
@@ -448,7 +412,7 @@ async def test_once_exits_1_for_a_single_failing_account(
     assert metric_value(out, "billing_up", account="search") == 0.0
     assert metric_value(out, "billing_balance", account="search") is None
     [line] = err.splitlines()
-    fields = _logfmt(line)
+    fields = logfmt(line)
     assert {k: fields[k] for k in ("msg", "account", "provider", "reason", "status")} == {
         "msg": "poll failed",
         "account": "search",
@@ -500,17 +464,8 @@ class RunningExporter(ExporterProcess):
         super().__init__(*args, "--web.listen-address", address, cwd=cwd, env=env)
         self.base = f"http://{address}"
 
-    def _running(self) -> asyncio.subprocess.Process:
-        assert self._process is not None, "the exporter is not running"
-        if self._process.returncode is not None:
-            raise AssertionError(f"exporter exited {self._process.returncode}:\n{self.stderr}")
-        return self._process
-
-    def send_signal(self, number: int) -> None:
-        self._running().send_signal(number)
-
     async def get(self, session: aiohttp.ClientSession, path: str) -> tuple[int, str]:
-        self._running()  # an exporter that died fails the wait at once, with its log
+        self.check_running()  # an exporter that died fails the wait at once, with its log
         try:
             async with session.get(self.base + path) as response:
                 return response.status, await response.text()
@@ -577,7 +532,7 @@ async def test_serving_reloads_and_stops(tmp_path: Path, providers: FakeProvider
     lines = exporter.stderr.splitlines()
     for line in lines:
         assert re.match(r"ts=\S+ level=(debug|info|warn|error) source=\S+ ", line), line
-    messages = [_logfmt(line)["msg"] for line in lines]
+    messages = [logfmt(line)["msg"] for line in lines]
     assert messages.count("listening") == 1
     assert messages.count("config reloaded") == 1
     assert messages[-1] == "shutting down"
@@ -643,7 +598,7 @@ async def _serve_and_reload(
 
     await wait_until(reload_failure_logged, "the failed reload's log line", WAIT_DEADLINE)
     failed = [
-        _logfmt(line) for line in exporter.stderr.splitlines() if "config reload failed" in line
+        logfmt(line) for line in exporter.stderr.splitlines() if "config reload failed" in line
     ]
     assert [(fields["level"], fields["problem"]) for fields in failed] == [("error", problem)]
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
-from prometheus_harness import ExporterProcess, free_port, wait_until
-from test_cli import LOGFMT_FIELD, run_exporter
+from prometheus_harness import ExporterProcess, free_port, run_exporter, wait_until
+from support import LOGFMT_FIELD
 
 from exporter.demo import demo_accounts
 from exporter.errors import Reason

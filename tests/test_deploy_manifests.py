@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 import yaml
+from support import no_reload
 
 from exporter.cli import DEFAULT_LISTEN, parse_args, parse_listen_address
 from exporter.config import Config, ConfigError, parse_config
@@ -99,13 +100,9 @@ def test_the_image_serves_the_default_port_and_reads_an_absolute_config_path() -
 
 
 def test_the_probed_paths_are_served_by_the_exporter() -> None:
-    app = build_app(SnapshotStore(), reload=_no_reload, telemetry_path=TELEMETRY_PATH)
+    app = build_app(SnapshotStore(), reload=no_reload, telemetry_path=TELEMETRY_PATH)
     paths = {resource.canonical for resource in app.router.resources()}
     assert {"/-/healthy", "/-/ready", TELEMETRY_PATH} <= paths
-
-
-async def _no_reload() -> list[str]:
-    return []
 
 
 # --------------------------------------------------------------------------- every file
@@ -156,8 +153,18 @@ def kube_objects() -> dict[str, dict[str, Any]]:
     return objects
 
 
+def pod_spec() -> dict[str, Any]:
+    spec: dict[str, Any] = kube_objects()["Deployment"]["spec"]["template"]["spec"]
+    return spec
+
+
+def pod_labels() -> dict[str, str]:
+    labels: dict[str, str] = kube_objects()["Deployment"]["spec"]["template"]["metadata"]["labels"]
+    return labels
+
+
 def container() -> dict[str, Any]:
-    (only,) = kube_objects()["Deployment"]["spec"]["template"]["spec"]["containers"]
+    (only,) = pod_spec()["containers"]
     result: dict[str, Any] = only
     return result
 
@@ -196,7 +203,7 @@ def test_deployment_probes_health_and_readiness_on_the_named_port() -> None:
 
 def test_deployment_is_non_root_read_only_and_bounded() -> None:
     deployment = kube_objects()["Deployment"]
-    pod = deployment["spec"]["template"]["spec"]
+    pod = pod_spec()
     spec = container()
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert pod["securityContext"]["runAsUser"] == image_user()
@@ -215,15 +222,9 @@ def test_deployment_is_non_root_read_only_and_bounded() -> None:
     assert deployment["spec"]["selector"]["matchLabels"].items() <= labels.items()
 
 
-def pod_labels() -> dict[str, str]:
-    labels: dict[str, str] = kube_objects()["Deployment"]["spec"]["template"]["metadata"]["labels"]
-    return labels
-
-
 def mounts() -> dict[str, tuple[str, dict[str, Any]]]:
     """Mount path and volume, by volume name."""
-    pod = kube_objects()["Deployment"]["spec"]["template"]["spec"]
-    volumes = {volume["name"]: volume for volume in pod["volumes"]}
+    volumes = {volume["name"]: volume for volume in pod_spec()["volumes"]}
     return {m["name"]: (m["mountPath"], volumes[m["name"]]) for m in container()["volumeMounts"]}
 
 
@@ -282,8 +283,7 @@ def test_the_configmap_config_parses_with_the_secret_files_in_place(tmp_path: Pa
     mount, volume = mount_of("Secret")
     keys: dict[str, str] = objects["Secret"]["stringData"]
     assert volume["secret"]["defaultMode"] == 0o440  # readable through fsGroup
-    pod = objects["Deployment"]["spec"]["template"]["spec"]
-    assert pod["securityContext"]["fsGroup"] == image_user()
+    assert pod_spec()["securityContext"]["fsGroup"] == image_user()
 
     (text,) = objects["ConfigMap"]["data"].values()
     references = secret_files(text)

@@ -11,13 +11,12 @@ from subprocess import PIPE
 
 import aiohttp
 import pytest
-from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 from support import FAILURE_REASONS, require_tool
 
 from exporter.config import parse_config
 from exporter.daemon import Daemon
-from exporter.demo import start_simulator
+from exporter.demo import serve_app, start_simulator
 from exporter.simulator import SimAccount, Simulator
 
 SID = "AC0123456789abcdef0123456789abcdef"
@@ -122,13 +121,10 @@ async def stack(caplog: pytest.LogCaptureFixture) -> AsyncIterator[Stack]:
     simulator = await start_simulator(_simulator())
     config = parse_config(_config(simulator.url), "e2e.yml")
     daemon = Daemon("e2e.yml", config)
-    runner = web.AppRunner(daemon.app())
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
+    served = await serve_app(daemon.app(), access_log=True)  # as the exporter serves it
     await daemon.start()
     async with aiohttp.ClientSession() as session:
-        stack = Stack(simulator.simulator, daemon, site.name, session)
+        stack = Stack(simulator.simulator, daemon, served.url, session)
 
         async def ready() -> bool:
             async with session.get(f"{stack.url}/-/ready") as response:
@@ -137,7 +133,7 @@ async def stack(caplog: pytest.LogCaptureFixture) -> AsyncIterator[Stack]:
         await wait_for(ready)
         yield stack
     await daemon.stop()
-    await runner.cleanup()
+    await served.stop()
     await simulator.stop()
     assert CANARY not in caplog.text
 

@@ -32,12 +32,12 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from exporter.config import parse_config
 from exporter.daemon import Daemon
-from exporter.demo import config_settings, start_simulator
+from exporter.demo import config_settings, serve_app, start_simulator
 from exporter.errors import Reason
 from exporter.http import RENDERER
 from exporter.logs import JsonFormatter
 from exporter.simulator import FAULTS, RateLimit, SimAccount, Simulator
-from exporter.simulator.accounts import PROVIDERS as PROVIDERS  # tests/test_respect.py's too
+from exporter.simulator.accounts import PROVIDERS
 
 # The exporter's provider label and the currency label each one's balance carries.
 EXPORTER_PROVIDER = {"clickatell-platform": "clickatell"}
@@ -301,16 +301,13 @@ async def running_stack(
         daemon = Daemon(lambda: config, config, clock=clock)
         daemon.scheduler.rng = seeded(seed)
         app = daemon.app()
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        cleanup.push_async_callback(runner.cleanup)
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
+        served = await serve_app(app)
+        cleanup.push_async_callback(served.stop)
         client = await cleanup.enter_async_context(
             aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
         )
         slow = frozenset(spec.name for spec in specs if spec.slow)
-        stack = Stack(clock, simulator, daemon, app, site.name, client, slow)
+        stack = Stack(clock, simulator, daemon, app, served.url, client, slow)
         cleanup.push_async_callback(daemon.stop)
         await daemon.start()
         await clock.wait_for_sleepers(len(specs))

@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from decimal import Decimal
 
 import pytest
-from aiohttp import test_utils, web
-from fakeclock import FakeClock, seeded, settle
-from prometheus_client.parser import text_string_to_metric_families
+from fakeclock import FakeClock, settle
+from support import FakeReload, balances, scheduled, serving
 
 from exporter.account import AccountConfig
 from exporter.backoff import START_SPREAD
 from exporter.errors import PollError, Reason
-from exporter.http import LANDING_CSP, RENDERER, Reload, build_app
+from exporter.http import LANDING_CSP, RENDERER
 from exporter.reading import Reading
-from exporter.scheduler import PollFunction, Scheduler
 from exporter.secret import Secret
 from exporter.snapshot import SnapshotStore
 
@@ -25,7 +21,6 @@ T0 = 1_767_225_600.0  # 2026-01-01 00:00:00 UTC
 CANARY = "canary-http-4Kd9-do-not-leak"
 SCRIPT_NAME = "<script>alert(1)</script>"
 LIVENESS = 5.0  # generous seconds for a request that must not wait on a provider
-Client = test_utils.TestClient[web.Request, web.Application]
 
 
 def account(name: str, provider: str = "telnyx") -> AccountConfig:
@@ -36,45 +31,6 @@ def account(name: str, provider: str = "telnyx") -> AccountConfig:
         timeout=15.0,
         secrets={"api_key": Secret(CANARY)},
     )
-
-
-class FakeReload:
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        self.calls = 0
-
-    async def __call__(self) -> list[str]:
-        self.calls += 1
-        return self.problems
-
-
-async def no_problems() -> list[str]:
-    return []
-
-
-@asynccontextmanager
-async def serving(
-    store: SnapshotStore, reload: Reload = no_problems, telemetry_path: str = "/metrics"
-) -> AsyncIterator[Client]:
-    app = build_app(store, reload, telemetry_path)
-    async with test_utils.TestClient(test_utils.TestServer(app)) as client:
-        yield client
-
-
-@asynccontextmanager
-async def scheduled(
-    clock: FakeClock, poll: PollFunction, seed: int, *names: str
-) -> AsyncIterator[Client]:
-    """The app over a scheduler polling ``names``, each waiting for its first poll."""
-    store = SnapshotStore()
-    scheduler = Scheduler(store, clock, rng=seeded(seed), poll_function=poll)
-    await scheduler.apply([account(name) for name in names], 8)
-    await clock.wait_for_sleepers(len(names))
-    try:
-        async with serving(store) as client:
-            yield client
-    finally:
-        await scheduler.stop()
 
 
 def populated_store() -> SnapshotStore:
@@ -203,7 +159,7 @@ async def test_ready_follows_the_scheduler() -> None:
             raise PollError(Reason.NETWORK, "refused")
         return Reading(currency="USD", balance=Decimal("5"))
 
-    async with scheduled(clock, poll, 2, "up", "down") as client:
+    async with scheduled(clock, poll, 2, [account("up"), account("down")]) as client:
         assert (await client.get("/-/ready")).status == 503
         await clock.advance(START_SPREAD)
         assert (await client.get("/-/ready")).status == 200
@@ -223,7 +179,7 @@ async def test_reload_reports_problems_with_500() -> None:
 
 
 async def test_reload_without_problems_answers_200() -> None:
-    reload = FakeReload([])
+    reload = FakeReload()
     async with serving(SnapshotStore(), reload) as client:
         response = await client.post("/-/reload")
         assert (response.status, await response.text()) == (200, "config reloaded\n")
@@ -241,7 +197,7 @@ async def test_metrics_answer_while_a_provider_hangs() -> None:
             await asyncio.Event().wait()  # a provider that never answers
         return Reading(currency="EUR", balance=Decimal("20.00"))
 
-    async with scheduled(clock, poll, 3, "hung", "fine") as client:
+    async with scheduled(clock, poll, 3, [account("hung"), account("fine")]) as client:
         await clock.advance(START_SPREAD)
         assert started.is_set()
         await settle()
@@ -251,12 +207,6 @@ async def test_metrics_answer_while_a_provider_hangs() -> None:
             landing = await client.get("/")
             health = await client.get("/-/healthy")
         assert (response.status, landing.status, health.status) == (200, 200, 200)
-        balances = {
-            sample.labels["account"]: sample.value
-            for family in text_string_to_metric_families(text)
-            if family.name == "billing_balance"
-            for sample in family.samples
-        }
-        assert balances == {"fine": 20.0}
+        assert balances(text) == {"fine": 20.0}
         assert client.app[RENDERER].renders == 1
         assert CANARY not in text

@@ -16,12 +16,10 @@ and ``str()`` of the config objects and of every PollError, and in ConfigError m
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import re
 import ssl
-import sys
 import traceback
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
@@ -29,15 +27,21 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import bcrypt
 import pytest
 import trustme
 from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
-from prometheus_harness import ExporterProcess, environment, free_port, wait_until
-from support import metric_value
+from prometheus_harness import (
+    ExporterProcess,
+    environment,
+    free_port,
+    run_exporter_async,
+    wait_until,
+)
+from support import bcrypt_hash, logfmt, metric_value, write_tls_auth_web_config
 
 from exporter.config import Config, ConfigError, load_config
+from exporter.demo import serve_app
 from exporter.errors import PollError
 from exporter.poll import poll
 from exporter.providers import PROVIDERS
@@ -145,20 +149,9 @@ def make_secrets(ca: trustme.CA, workdir: Path) -> Secrets:
     server = ca.issue_cert("127.0.0.1")
     server.cert_chain_pems[0].write_to_path(str(workdir / "server.pem"))
     server.private_key_pem.write_to_path(str(workdir / "server-key.pem"))
-    hashed = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(rounds=4)).decode()
-    write_web_config(workdir, hashed)
+    hashed = bcrypt_hash(PASSWORD)
+    write_tls_auth_web_config(workdir, USER, hashed)
     return Secrets(hashed, server.private_key_pem.bytes().decode())
-
-
-def write_web_config(workdir: Path, user_value: str) -> None:
-    (workdir / "web.yml").write_text(
-        "tls_server_config:\n"
-        "  cert_file: server.pem\n"
-        "  key_file: server-key.pem\n"
-        "basic_auth_users:\n"
-        f"  {USER}: '{user_value}'\n",
-        encoding="utf-8",
-    )
 
 
 def write_secret_files(workdir: Path) -> None:
@@ -321,19 +314,12 @@ def echoing_app() -> web.Application:
 
 @pytest.fixture
 async def provider_url() -> AsyncIterator[str]:
-    runner = web.AppRunner(echoing_app(), access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    yield f"http://{host}:{port}"
-    await runner.cleanup()
+    served = await serve_app(echoing_app())
+    yield served.url
+    await served.stop()
 
 
 # --- the exporter as a process ---------------------------------------------------------------
-
-
-LOGFMT_FIELD = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S*)')
 
 
 def log_records(stderr: str, log_format: str) -> list[dict[str, Any]]:
@@ -345,10 +331,7 @@ def log_records(stderr: str, log_format: str) -> list[dict[str, Any]]:
             assert isinstance(record, dict), line
         else:
             assert re.match(r"ts=\S+ level=\w+ source=\S+ msg=", line), line
-            record = {
-                key: re.sub(r"\\(.)", r"\1", raw[1:-1]) if raw.startswith('"') else raw
-                for key, raw in LOGFMT_FIELD.findall(line)
-            }
+            record = logfmt(line)
         records.append(record)
     return records
 
@@ -460,7 +443,7 @@ async def exercise(
     assert (status, text) == (500, f"failed to reload config:\n{yaml_problem(broken)}\n")
     # A web config with the password pasted where its hash belongs.
     write_config(workdir, provider_url)
-    write_web_config(workdir, PASSWORD)
+    write_tls_auth_web_config(workdir, USER, PASSWORD)
     status, text = await client.request("POST", "/-/reload")
     assert (status, text) == (
         500,
@@ -497,18 +480,7 @@ def check_log(records: Sequence[dict[str, Any]], workdir: Path) -> None:
 
 
 async def run_cli(workdir: Path, *args: str) -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(
-        *(sys.executable, "-m", "exporter"),
-        *args,
-        cwd=workdir,
-        env=environment(**{ENV_VAR: CANARY}),
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), 30)
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
+    return await run_exporter_async(*args, cwd=workdir, env=environment(**{ENV_VAR: CANARY}))
 
 
 async def test_config_check_shows_no_secret(tmp_path: Path) -> None:
@@ -539,7 +511,7 @@ async def test_config_check_shows_no_secret(tmp_path: Path) -> None:
     assert err == yaml_problem(broken) + "\n"
 
     write_config(tmp_path, "http://127.0.0.1:9")
-    write_web_config(tmp_path, PASSWORD)
+    write_tls_auth_web_config(tmp_path, USER, PASSWORD)
     code, out, err = await run_cli(tmp_path, *check)
     assert (code, out) == (2, "")
     assert err == web_problem(Path("web.yml")) + "\n"
@@ -640,7 +612,7 @@ def test_config_errors_show_no_secret(tmp_path: Path) -> None:
     broken = write_broken(tmp_path, BROKEN_CONFIG)
     yaml_file = tmp_path / "yaml.yml"
     yaml_file.write_text(BROKEN_YAML, encoding="utf-8")
-    write_web_config(tmp_path, PASSWORD)
+    write_tls_auth_web_config(tmp_path, USER, PASSWORD)
     web = tmp_path / "web.yml"
     errors: list[tuple[Callable[[], object], list[str]]] = [
         (lambda: load_config(broken, environ), broken_problems(broken)),

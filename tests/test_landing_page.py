@@ -23,17 +23,17 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import aiohttp
-import bcrypt
 import pytest
 import pytest_asyncio
 from aiohttp import web
 from fakeclock import FakeClock, wait_until
 from prometheus_harness import environment
-from support import require_tool
+from support import bcrypt_hash, require_tool
 
 from exporter.backoff import START_SPREAD
 from exporter.config import load_config
 from exporter.daemon import Daemon
+from exporter.demo import serve_app
 from exporter.http import LANDING_CSP
 from exporter.simulator import responses as say
 from exporter.webconfig import load_web_config
@@ -171,15 +171,6 @@ class Pages:
         return app
 
 
-async def serve(app: web.Application | web.AppRunner) -> tuple[web.AppRunner, str]:
-    runner = app if isinstance(app, web.AppRunner) else web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    return runner, f"http://{host}:{port}"
-
-
 @dataclass
 class Running:
     exporter: str  # http://127.0.0.1:port
@@ -206,13 +197,13 @@ def write_config(path: Path, provider_url: str) -> None:
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def running(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Running]:
     workdir = tmp_path_factory.mktemp("landing")
-    provider, provider_url = await serve(provider_app())
+    provider = await serve_app(provider_app())
     page_copy = Pages()
-    pages, pages_url = await serve(page_copy.app())
+    pages = await serve_app(page_copy.app())
 
     config_path = workdir / "exporter.yml"
-    write_config(config_path, provider_url)
-    hashed = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(rounds=4)).decode()
+    write_config(config_path, provider.url)
+    hashed = bcrypt_hash(PASSWORD)
     web_path = workdir / "web.yml"
     web_path.write_text(
         f"http_server_config:\n  headers:\n    X-Frame-Options: DENY\n"
@@ -227,7 +218,7 @@ async def running(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Run
         web_config_path=web_path,
         web_config=load_web_config(web_path),
     )
-    exporter, exporter_url = await serve(web.AppRunner(daemon.app(), access_log=None))
+    exporter = await serve_app(daemon.app())
     try:
         await daemon.start()
         await clock.wait_for_sleepers(len(ACCOUNTS))
@@ -243,11 +234,11 @@ async def running(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Run
             else datetime.fromtimestamp(state.last_success, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
             for state in daemon.store.snapshot.accounts
         }
-        yield Running(exporter_url, pages_url, page_copy, workdir, last_success)
+        yield Running(exporter.url, pages.url, page_copy, workdir, last_success)
     finally:
         await daemon.stop()
-        for runner in (exporter, pages, provider):
-            await runner.cleanup()
+        for served in (exporter, pages, provider):
+            await served.stop()
 
 
 # --- reading what the browser shows ----------------------------------------------------------

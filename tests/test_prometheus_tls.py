@@ -26,7 +26,7 @@ from prometheus_harness import (
     scrape_job,
     wait_until,
 )
-from support import htpasswd_hash
+from support import htpasswd_hash, write_tls_auth_web_config
 from test_prometheus import CONTRACT, all_accounts_scraped
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -72,20 +72,13 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
     server = ca.issue_cert("127.0.0.1", "localhost")
     server.cert_chain_pems[0].write_to_path(str(workdir / "server.pem"))
     server.private_key_pem.write_to_path(str(workdir / "server-key.pem"))
-    (workdir / "web.yml").write_text(
-        "tls_server_config:\n"
-        "  cert_file: server.pem\n"
-        "  key_file: server-key.pem\n"
-        "basic_auth_users:\n"
-        f"  {USER}: '{hashed}'\n",
-        encoding="utf-8",
-    )
+    web_config = write_tls_auth_web_config(workdir, USER, hashed)
 
     address = f"127.0.0.1:{free_port()}"
     exporter = ExporterProcess(
         "--demo",
         "--web.config.file",
-        str(workdir / "web.yml"),
+        str(web_config),
         "--web.listen-address",
         address,
         cwd=workdir,

@@ -4,36 +4,28 @@ from __future__ import annotations
 
 import asyncio
 import gzip
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from decimal import Decimal
 from typing import Any
 
-from aiohttp import test_utils, web
-from fakeclock import FakeClock, seeded
+from fakeclock import FakeClock
 from prometheus_client.openmetrics.parser import (
     text_string_to_metric_families as openmetrics_families,
 )
 from prometheus_client.parser import text_string_to_metric_families
+from support import Client, balances, scheduled, serving
 
 from exporter.account import AccountConfig
 from exporter.backoff import START_SPREAD
-from exporter.http import RENDERER, build_app
+from exporter.http import RENDERER
 from exporter.reading import Reading
-from exporter.scheduler import Scheduler
 from exporter.snapshot import SnapshotStore
 
 T0 = 1_767_225_600.0
 OPENMETRICS = "application/openmetrics-text; version=1.0.0"
-Client = test_utils.TestClient[web.Request, web.Application]
 
 
 def account(name: str) -> AccountConfig:
     return AccountConfig(name=name, provider="telnyx", interval=60.0, timeout=15.0)
-
-
-async def no_problems() -> list[str]:
-    return []
 
 
 def set_balance(store: SnapshotStore, name: str, balance: str, at: float = T0) -> None:
@@ -49,24 +41,8 @@ def one_account(balance: str) -> SnapshotStore:
     return store
 
 
-@asynccontextmanager
-async def serving(store: SnapshotStore, **client_options: Any) -> AsyncIterator[Client]:
-    app = build_app(store, no_problems)
-    async with test_utils.TestClient(test_utils.TestServer(app), **client_options) as client:
-        yield client
-
-
 def renders(client: Client) -> int:
     return client.app[RENDERER].renders
-
-
-def balances(text: str) -> dict[str, float]:
-    return {
-        sample.labels["account"]: sample.value
-        for family in text_string_to_metric_families(text)
-        if family.name == "billing_balance"
-        for sample in family.samples
-    }
 
 
 async def get_metrics(client: Client, **headers: str) -> tuple[str, str]:
@@ -156,30 +132,23 @@ async def test_a_poll_that_changes_the_snapshot_triggers_one_new_rendering() -> 
         balance[0] -= 1
         return Reading(currency="USD", balance=balance[0])
 
-    store = SnapshotStore()
-    scheduler = Scheduler(store, clock, rng=seeded(1), poll_function=poll)
-    await scheduler.apply([account("a")], 8)
-    await clock.wait_for_sleepers(1)
-    try:
-        async with serving(store) as client:
-            _, text = await get_metrics(client)
-            assert balances(text) == {}
-            assert renders(client) == 1
+    async with scheduled(clock, poll, 1, [account("a")]) as client:
+        _, text = await get_metrics(client)
+        assert balances(text) == {}
+        assert renders(client) == 1
 
-            await clock.advance(START_SPREAD)
-            await client.app[RENDERER].settled()
-            _, text = await get_metrics(client)
-            await get_metrics(client)
-            assert balances(text) == {"a": 99.0}
-            assert renders(client) == 2
+        await clock.advance(START_SPREAD)
+        await client.app[RENDERER].settled()
+        _, text = await get_metrics(client)
+        await get_metrics(client)
+        assert balances(text) == {"a": 99.0}
+        assert renders(client) == 2
 
-            await clock.advance(60.0 * 1.05)
-            await client.app[RENDERER].settled()
-            _, text = await get_metrics(client)
-            assert balances(text) == {"a": 98.0}
-            assert renders(client) == 3
-    finally:
-        await scheduler.stop()
+        await clock.advance(60.0 * 1.05)
+        await client.app[RENDERER].settled()
+        _, text = await get_metrics(client)
+        assert balances(text) == {"a": 98.0}
+        assert renders(client) == 3
 
 
 async def test_openmetrics_is_negotiated_and_cached_separately() -> None:

@@ -13,7 +13,6 @@ from itertools import pairwise
 
 from test_fault_matrix import (
     INTERVAL,
-    PROVIDERS,
     Spec,
     Stack,
     running_stack,
@@ -23,6 +22,7 @@ from test_fault_matrix import (
 
 from exporter.errors import Reason
 from exporter.simulator import RateLimit
+from exporter.simulator.accounts import PROVIDERS
 
 # Two requests to one account less than 50 s apart are refused with the provider's own 429.
 # A healthy exporter polls every 60 s, moved by at most 5% of that either way: 54 s at least.
@@ -127,11 +127,10 @@ async def test_an_outage_hour_costs_the_provider_no_more_than_a_healthy_hour() -
             gaps = [later - earlier for earlier, later in pairwise(failing)]
             assert all(gap >= INTERVAL for gap in gaps), f"{spec.name}: gaps {gaps}"
             # Every one of them met the outage, none the rate limit (HTTP 500 is no 429).
-            labels = {"provider": spec.provider, "account": spec.name}
             reason = Reason.SERVER_ERROR if fault == "500" else Reason.RATE_LIMITED
             counted = {
-                r: during[series("billing_poll_failures_total", reason=r.value, **labels)]
+                r: during[series("billing_poll_failures_total", reason=r.value, **spec.labels)]
                 for r in Reason
             }
             assert counted == {r: float(len(failing)) if r == reason else 0.0 for r in Reason}
-            assert during[series("billing_up", **labels)] == 0
+            assert during[series("billing_up", **spec.labels)] == 0

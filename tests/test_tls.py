@@ -28,7 +28,7 @@ import aiohttp
 import pytest
 import trustme
 from aiohttp import web
-from prometheus_harness import ExporterProcess, free_port, wait_until
+from prometheus_harness import PORT_ATTEMPTS, ExporterProcess, free_port, wait_until
 from support import metric_value
 
 from exporter.config import Config
@@ -166,7 +166,7 @@ async def serving(web_config_path: Path) -> AsyncIterator[Served]:
     runner = web.AppRunner(daemon.app(), handle_signals=False)
     await runner.setup()
     try:
-        for _ in range(3):  # a free port can be taken before we bind it
+        for _ in range(PORT_ATTEMPTS):  # a free port can be taken before we bind it
             listener = Listener(runner, "127.0.0.1", free_port())
             try:
                 await listener.start(daemon.web.config.ssl_context())
@@ -407,17 +407,11 @@ async def test_a_broken_web_config_on_reload_keeps_the_old_one(
         assert await scrape_reload_metric(served.port, client_context(new_ca)) == 1.0
 
 
-class SignalledExporter(ExporterProcess):
-    def send_signal(self, number: int) -> None:
-        assert self._process is not None, "the exporter is not running"
-        self._process.send_signal(number)
-
-
 async def test_sighup_rereads_the_web_config(tmp_path: Path, pki: Pki) -> None:
     old = install_certificate(tmp_path, pki.server_ca)
     web_config = write_web_config(tmp_path)
     demo_port = free_port()
-    exporter = SignalledExporter(
+    exporter = ExporterProcess(
         "--demo",
         "--web.config.file",
         str(web_config),

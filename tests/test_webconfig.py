@@ -11,11 +11,11 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import bcrypt
 import pytest
 import trustme
 from cryptography.hazmat.primitives import serialization
-from test_cli import run_exporter
+from prometheus_harness import run_exporter
+from support import bcrypt_hash
 
 from exporter import clientcert
 from exporter.webconfig import WebConfig, describe_web, load_web_config
@@ -23,7 +23,7 @@ from exporter.yamlfile import ConfigError
 
 GOOD_CONFIG = Path(__file__).parent / "configs" / "good" / "minimal.yml"
 PASSWORD_CANARY = "CANARY-webconfig-plain-password-5e1d"
-HASH = bcrypt.hashpw(b"secret", bcrypt.gensalt(rounds=4)).decode()
+HASH = bcrypt_hash("secret")
 TLS_KEYS = (
     "cert_file, key_file, client_ca_file, client_auth_type, min_version, max_version, "
     "cipher_suites, curve_preferences, prefer_server_cipher_suites"
