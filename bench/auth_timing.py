@@ -16,11 +16,11 @@ import bcrypt
 from aiohttp import encode_basic_auth, web
 from aiohttp.test_utils import TestClient, TestServer
 
+from balance_exporter.config.secret import Secret
+from balance_exporter.config.webconfig import WebConfig
+from balance_exporter.metrics.snapshot import SnapshotStore
+from balance_exporter.web.server import WebState, build_app
 from bench.common import Column, Timings, no_reload, print_table
-from exporter.http import WebState, build_app
-from exporter.secret import Secret
-from exporter.snapshot import SnapshotStore
-from exporter.webconfig import WebConfig
 
 PASSWORD = "bench-password"  # noqa: S105 - made up for the benchmark
 WRONG_PASSWORD = "bench-wrong-password"  # noqa: S105

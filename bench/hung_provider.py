@@ -15,11 +15,11 @@ import time
 
 import aiohttp
 
+from balance_exporter.config.checker import parse_config
+from balance_exporter.daemon import Daemon
+from balance_exporter.demo import serve_app, start_simulator
+from balance_exporter.simulator import SimAccount, Simulator
 from bench.common import Column, print_table
-from exporter.config import parse_config
-from exporter.daemon import Daemon
-from exporter.demo import serve_app, start_simulator
-from exporter.simulator import SimAccount, Simulator
 
 
 async def measure(accounts: int, hanging: int, scrapes: int) -> list[float]:
@@ -74,7 +74,9 @@ async def main(accounts: int, scrapes: int) -> None:
 
 
 if __name__ == "__main__":
-    logging.getLogger("exporter").setLevel(logging.CRITICAL)  # the failed polls are expected
+    logging.getLogger("balance_exporter").setLevel(
+        logging.CRITICAL
+    )  # the failed polls are expected
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--accounts", type=int, default=20)
     parser.add_argument("--scrapes", type=int, default=100)

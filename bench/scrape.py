@@ -17,12 +17,12 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client.aiohttp import make_aiohttp_handler
 
+from balance_exporter.config.account import AccountConfig
+from balance_exporter.metrics.reading import Reading
+from balance_exporter.metrics.renderer import registry_of
+from balance_exporter.metrics.snapshot import AccountState, SnapshotStore
+from balance_exporter.web.server import RENDERER, build_app
 from bench.common import Column, Timings, no_reload, print_table
-from exporter.account import AccountConfig
-from exporter.http import RENDERER, build_app
-from exporter.reading import Reading
-from exporter.renderer import registry_of
-from exporter.snapshot import AccountState, SnapshotStore
 
 Scrape = Callable[[], Awaitable[None]]
 

@@ -11,7 +11,7 @@ import pytest
 from aioresponses import aioresponses
 from yarl import URL
 
-from exporter.upstream import new_session
+from balance_exporter.polling.transport import new_session
 
 
 class MockResponse(aiohttp.ClientResponse):

@@ -1,6 +1,6 @@
 """A clock that tests move by hand, and waiting on conditions with a real-time deadline.
 
-``FakeClock`` implements ``exporter.clock.Clock``. Its time stands still until a test calls
+``FakeClock`` implements ``polling.clock.Clock``. Its time stands still until a test calls
 ``advance``, which walks through the pending ``sleep`` deadlines in order: it moves time to
 the earliest one, wakes its sleepers, lets every task that became runnable run until the event
 loop is idle, and repeats, so a task woken by one deadline can register (and be woken for) a

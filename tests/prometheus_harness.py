@@ -10,8 +10,8 @@ Scrape jobs are plain dicts in Prometheus's own config schema, so a job can carr
 ``scheme``, ``tls_config`` or ``basic_auth``; ``files`` are written next to the config (a CA
 certificate, a password file) and ``rule_files`` (name → YAML text) are loaded as rules.
 
-``ExporterProcess`` runs ``python -m exporter`` with the given flags and keeps its stdout and
-stderr, so tests can wait for a line it prints, signal it and check what it logged.
+``ExporterProcess`` runs ``python -m balance_exporter`` with the given flags and keeps its
+stdout and stderr, so tests can wait for a line it prints, signal it and check what it logged.
 ``run_exporter`` runs it to its end and returns its output; ``run_exporter_async`` does the
 same without blocking the event loop, which can then serve the fake providers it polls.
 
@@ -45,7 +45,7 @@ STOP_DEADLINE = 10.0  # seconds for a process to exit after SIGTERM before it is
 QUERY_DEADLINE = 10.0  # seconds for one HTTP API call
 PORT_ATTEMPTS = 3  # a free port can be taken between probing and binding: try again
 RUN_DEADLINE = 30.0  # seconds for a run of the exporter to its end
-EXPORTER = (sys.executable, "-m", "exporter")
+EXPORTER = (sys.executable, "-m", "balance_exporter")
 
 
 def require_binary(name: str) -> str:
@@ -352,7 +352,7 @@ async def run_exporter_async(
 
 
 class ExporterProcess:
-    """``python -m exporter <args>`` as a real process; its output is kept as it comes."""
+    """``python -m balance_exporter <args>`` as a real process; its output is kept as it comes."""
 
     def __init__(self, *args: str, cwd: Path, env: Mapping[str, str] | None = None) -> None:
         self.args = args

@@ -19,15 +19,15 @@ from aiohttp import test_utils, web
 from fakeclock import FakeClock, seeded
 from prometheus_client.parser import text_string_to_metric_families
 
-from exporter.account import AccountConfig
-from exporter.http import Reload, build_app
-from exporter.scheduler import PollFunction, Scheduler
-from exporter.snapshot import SnapshotStore
+from balance_exporter.config.account import AccountConfig
+from balance_exporter.metrics.snapshot import SnapshotStore
+from balance_exporter.polling.scheduler import PollFunction, Scheduler
+from balance_exporter.web.server import Reload, build_app
 
 Client = test_utils.TestClient[web.Request, web.Application]
 
 # The values of billing_poll_failures_total's reason label, spelled out rather than read from
-# exporter.errors.Reason, so that changing one breaks the tests of the metric contract.
+# polling.errors.Reason, so that changing one breaks the tests of the metric contract.
 FAILURE_REASONS = (
     "auth",
     "rate_limited",

@@ -7,7 +7,7 @@ import random
 import pytest
 from fakeclock import seeded
 
-from exporter.backoff import (
+from balance_exporter.polling.backoff import (
     JITTER,
     MAX_BACKOFF,
     START_SPREAD,

@@ -3,7 +3,7 @@ and an unknown user costing what a wrong password costs.
 
 The app is served by aiohttp's test server on 127.0.0.1; hashes are made with a low bcrypt
 cost except where the cost is the point. Calls to bcrypt are counted by wrapping
-``exporter.auth._checkpw``, the one place the checker calls it.
+``balance_exporter.web.auth._checkpw``, the one place the checker calls it.
 """
 
 from __future__ import annotations
@@ -20,19 +20,19 @@ import pytest
 from aiohttp import encode_basic_auth, hdrs, test_utils
 from support import Client, FakeReload, bcrypt_hash, htpasswd_hash
 
-import exporter.auth
-from exporter.auth import BasicAuthChecker
-from exporter.http import WebState, build_app
-from exporter.secret import Secret
-from exporter.snapshot import SnapshotStore
-from exporter.webconfig import WebConfig, load_web_config
+import balance_exporter.web.auth
+from balance_exporter.config.secret import Secret
+from balance_exporter.config.webconfig import WebConfig, load_web_config
+from balance_exporter.metrics.snapshot import SnapshotStore
+from balance_exporter.web.auth import BasicAuthChecker
+from balance_exporter.web.server import WebState, build_app
 
 USER = "prometheus"
 PASSWORD = "CANARY-basic-auth-right-7f3a"
 WRONG_PASSWORD = "CANARY-basic-auth-wrong-1c9e"
 CHALLENGE = 'Basic realm="balance-exporter", charset="UTF-8"'
 DEADLINE = 5.0  # seconds a blocked bcrypt call waits for the test to release it
-REAL_CHECKPW = exporter.auth._checkpw
+REAL_CHECKPW = balance_exporter.web.auth._checkpw
 # The timing comparison: tries of each kind, their bcrypt cost, and how far apart the
 # medians may be (a relative check: no absolute time is asserted).
 TIMING_TRIES = 20
@@ -48,7 +48,7 @@ HASH = bcrypt_hash(PASSWORD)
 
 
 class CountingCheck:
-    """Stands in for exporter.auth._checkpw: records the hashes it is asked to check."""
+    """Stands in for balance_exporter.web.auth._checkpw: records the hashes it is asked to check."""
 
     def __init__(self) -> None:
         self.hashes: list[bytes] = []
@@ -61,7 +61,7 @@ class CountingCheck:
 @pytest.fixture
 def checks(monkeypatch: pytest.MonkeyPatch) -> CountingCheck:
     counting = CountingCheck()
-    monkeypatch.setattr(exporter.auth, "_checkpw", counting)
+    monkeypatch.setattr(balance_exporter.web.auth, "_checkpw", counting)
     return counting
 
 
@@ -168,7 +168,7 @@ async def test_bcrypt_runs_off_the_event_loop(monkeypatch: pytest.MonkeyPatch) -
         released_by_the_test.append(release.wait(DEADLINE))
         return REAL_CHECKPW(password, hashed)
 
-    monkeypatch.setattr(exporter.auth, "_checkpw", blocking)
+    monkeypatch.setattr(balance_exporter.web.auth, "_checkpw", blocking)
     async with serving() as client:
         scrape = asyncio.create_task(call(client, "GET", "/metrics", basic(USER, PASSWORD)))
         assert await asyncio.to_thread(entered.wait, DEADLINE)

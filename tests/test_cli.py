@@ -30,8 +30,8 @@ from prometheus_harness import (
 )
 from support import logfmt, metric_value
 
-from exporter import __version__
-from exporter.demo import serve_app
+from balance_exporter import __version__
+from balance_exporter.demo import serve_app
 
 CONFIGS = Path(__file__).parent / "configs"
 CANARY = "CANARY"

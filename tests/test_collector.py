@@ -12,12 +12,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import CollectorRegistry
 from support import FAILURE_REASONS, require_tool
 
-from exporter import __version__
-from exporter.account import AccountConfig
-from exporter.collector import SnapshotCollector
-from exporter.errors import PollError, Reason
-from exporter.reading import Reading
-from exporter.snapshot import SnapshotStore
+from balance_exporter import __version__
+from balance_exporter.config.account import AccountConfig
+from balance_exporter.metrics.collector import SnapshotCollector
+from balance_exporter.metrics.reading import Reading
+from balance_exporter.metrics.snapshot import SnapshotStore
+from balance_exporter.polling.errors import PollError, Reason
 
 T0 = 1_767_225_600.0
 MONEY = ["billing_balance", "billing_credit_limit", "billing_pending", "billing_available_credit"]

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from exporter.account import AccountConfig
-from exporter.config import (
+from balance_exporter.config.account import AccountConfig
+from balance_exporter.config.checker import (
     DEFAULT_INTERVAL,
     DEFAULT_MAX_CONCURRENT_REQUESTS,
     DEFAULT_MIN_INTERVAL,
@@ -25,7 +25,7 @@ from exporter.config import (
     load_config,
     parse_config,
 )
-from exporter.secret import Secret
+from balance_exporter.config.secret import Secret
 
 CONFIGS = Path(__file__).parent / "configs"
 GOOD = CONFIGS / "good"

@@ -36,7 +36,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_harness import free_port
 from support import unavailable
 
-from exporter.demo import demo_accounts
+from balance_exporter.demo import demo_accounts
 
 REPO = Path(__file__).resolve().parent.parent
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"

@@ -13,10 +13,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_harness import ExporterProcess, free_port, run_exporter, wait_until
 from support import LOGFMT_FIELD
 
-from exporter.demo import demo_accounts
-from exporter.errors import Reason
-from exporter.simulator import SimAccount
-from exporter.simulator.scenarios import DrainAndTopUp
+from balance_exporter.demo import demo_accounts
+from balance_exporter.polling.errors import Reason
+from balance_exporter.simulator import SimAccount
+from balance_exporter.simulator.scenarios import DrainAndTopUp
 
 PROCESS_DEADLINE = 60.0
 READY_DEADLINE = 30.0  # first polls are spread over 10 s

@@ -1,7 +1,7 @@
 """The deployment files agree with the exporter and with each other.
 
 Every manifest under deploy/ is parsed; ports, paths and file names are compared with the
-exporter's own defaults (exporter.cli) and the image (Dockerfile); the configurations they
+exporter's own defaults (balance_exporter.cli) and the image (Dockerfile); the configurations they
 carry are parsed by the exporter's config parser with their secret files in place; the
 PrometheusRule holds exactly the groups of deploy/prometheus/alerts.yml. No Docker engine or
 cluster is needed.
@@ -22,10 +22,10 @@ import pytest
 import yaml
 from support import no_reload
 
-from exporter.cli import DEFAULT_LISTEN, parse_args, parse_listen_address
-from exporter.config import Config, ConfigError, parse_config
-from exporter.http import build_app
-from exporter.snapshot import SnapshotStore
+from balance_exporter.cli import DEFAULT_LISTEN, parse_args, parse_listen_address
+from balance_exporter.config.checker import Config, ConfigError, parse_config
+from balance_exporter.metrics.snapshot import SnapshotStore
+from balance_exporter.web.server import build_app
 
 REPO = Path(__file__).resolve().parent.parent
 DEPLOY = REPO / "deploy"

@@ -14,10 +14,10 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from support import FAILURE_REASONS, require_tool
 
-from exporter.config import parse_config
-from exporter.daemon import Daemon
-from exporter.demo import serve_app, start_simulator
-from exporter.simulator import SimAccount, Simulator
+from balance_exporter.config.checker import parse_config
+from balance_exporter.daemon import Daemon
+from balance_exporter.demo import serve_app, start_simulator
+from balance_exporter.simulator import SimAccount, Simulator
 
 SID = "AC0123456789abcdef0123456789abcdef"
 SUB_SID = "ACfedcba9876543210fedcba9876543210"

@@ -30,14 +30,14 @@ from aiohttp import web
 from fakeclock import EPOCH, FakeClock, seeded, wait_until
 from prometheus_client.parser import text_string_to_metric_families
 
-from exporter.config import parse_config
-from exporter.daemon import Daemon
-from exporter.demo import config_settings, serve_app, start_simulator
-from exporter.errors import Reason
-from exporter.http import RENDERER
-from exporter.logs import JsonFormatter
-from exporter.simulator import FAULTS, RateLimit, SimAccount, Simulator
-from exporter.simulator.accounts import PROVIDERS
+from balance_exporter.config.checker import parse_config
+from balance_exporter.daemon import Daemon
+from balance_exporter.demo import config_settings, serve_app, start_simulator
+from balance_exporter.logs import JsonFormatter
+from balance_exporter.polling.errors import Reason
+from balance_exporter.simulator import FAULTS, RateLimit, SimAccount, Simulator
+from balance_exporter.simulator.accounts import PROVIDERS
+from balance_exporter.web.server import RENDERER
 
 # The exporter's provider label and the currency label each one's balance carries.
 EXPORTER_PROVIDER = {"clickatell-platform": "clickatell"}

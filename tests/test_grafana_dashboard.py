@@ -6,7 +6,7 @@ compose stack's Prometheus and at the folder compose mounts the dashboards in.
 
 The end-to-end tests run every query of the dashboard, as Grafana would send it, against a
 real Prometheus (Debian's package) scraping a real exporter process every second. The
-exporter polls the demo's simulated accounts (exporter.demo: the same accounts and 15 s
+exporter polls the demo's simulated accounts (balance_exporter.demo: the same accounts and 15 s
 interval as ``balance-exporter --demo``, with sms-eu and bulk draining) with a low-balance
 threshold on each account, which the demo does not configure, so that the threshold lines
 have data too; the rate-limit bursts and degraded spells that start after a minute or so are
@@ -41,9 +41,9 @@ from prometheus_harness import (
 )
 from test_prometheus import all_accounts_scraped
 
-from exporter.demo import demo_accounts, demo_config_text, start_simulator
-from exporter.errors import Reason
-from exporter.simulator import Simulator
+from balance_exporter.demo import demo_accounts, demo_config_text, start_simulator
+from balance_exporter.polling.errors import Reason
+from balance_exporter.simulator import Simulator
 
 REPO = Path(__file__).resolve().parent.parent
 GRAFANA = REPO / "deploy" / "grafana"

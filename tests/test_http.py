@@ -9,13 +9,13 @@ import pytest
 from fakeclock import FakeClock, settle
 from support import FakeReload, balances, scheduled, serving
 
-from exporter.account import AccountConfig
-from exporter.backoff import START_SPREAD
-from exporter.errors import PollError, Reason
-from exporter.http import LANDING_CSP, RENDERER
-from exporter.reading import Reading
-from exporter.secret import Secret
-from exporter.snapshot import SnapshotStore
+from balance_exporter.config.account import AccountConfig
+from balance_exporter.config.secret import Secret
+from balance_exporter.metrics.reading import Reading
+from balance_exporter.metrics.snapshot import SnapshotStore
+from balance_exporter.polling.backoff import START_SPREAD
+from balance_exporter.polling.errors import PollError, Reason
+from balance_exporter.web.server import LANDING_CSP, RENDERER
 
 T0 = 1_767_225_600.0  # 2026-01-01 00:00:00 UTC
 CANARY = "canary-http-4Kd9-do-not-leak"

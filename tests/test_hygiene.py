@@ -40,15 +40,15 @@ from prometheus_harness import (
 )
 from support import bcrypt_hash, logfmt, metric_value, write_tls_auth_web_config
 
-from exporter.config import Config, ConfigError, load_config
-from exporter.demo import serve_app
-from exporter.errors import PollError
-from exporter.poll import poll
-from exporter.providers import PROVIDERS
-from exporter.secret import FRAGMENT, Secret
-from exporter.simulator import responses as say
-from exporter.upstream import new_session
-from exporter.webconfig import TLSConfig, WebConfig, load_web_config
+from balance_exporter.config.checker import Config, ConfigError, load_config
+from balance_exporter.config.secret import FRAGMENT, Secret
+from balance_exporter.config.webconfig import TLSConfig, WebConfig, load_web_config
+from balance_exporter.demo import serve_app
+from balance_exporter.polling.errors import PollError
+from balance_exporter.polling.poll import poll
+from balance_exporter.polling.transport import new_session
+from balance_exporter.providers.registry import PROVIDERS
+from balance_exporter.simulator import responses as say
 
 CANARY = "hyg1-CANARY-5Kq8Zm3xT7"
 PASSWORD = "hyg1-PASSWORD-r8Lw2Vn"
@@ -59,7 +59,7 @@ SECRET_FILE = "secret-key"
 TWILIO_TOKEN_FILE = "twilio-token"
 TWILIO_SID = "AC" + "7e" * 16
 TWILIO_KEY_SID = "SK" + "9a" * 16
-BLANKED = "********"  # what exporter.secret.redact puts in a secret's place
+BLANKED = "********"  # what balance_exporter.config.secret.redact puts in a secret's place
 DEADLINE = 20.0  # seconds for a condition on the running exporter
 
 

@@ -30,13 +30,13 @@ from fakeclock import FakeClock, wait_until
 from prometheus_harness import environment
 from support import bcrypt_hash, require_tool
 
-from exporter.backoff import START_SPREAD
-from exporter.config import load_config
-from exporter.daemon import Daemon
-from exporter.demo import serve_app
-from exporter.http import LANDING_CSP
-from exporter.simulator import responses as say
-from exporter.webconfig import load_web_config
+from balance_exporter.config.checker import load_config
+from balance_exporter.config.webconfig import load_web_config
+from balance_exporter.daemon import Daemon
+from balance_exporter.demo import serve_app
+from balance_exporter.polling.backoff import START_SPREAD
+from balance_exporter.simulator import responses as say
+from balance_exporter.web.server import LANDING_CSP
 
 in_module_loop = pytest.mark.asyncio(loop_scope="module")
 

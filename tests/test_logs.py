@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import pytest
 
-from exporter.logs import LEVELS, JsonFormatter, LogfmtFormatter, setup_logging
+from balance_exporter.logs import LEVELS, JsonFormatter, LogfmtFormatter, setup_logging
 
 TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
@@ -20,7 +20,7 @@ TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 def _record(
     msg: str = "poll failed",
     level: int = logging.WARNING,
-    name: str = "exporter.scheduler",
+    name: str = "balance_exporter.scheduler",
     **extra: object,
 ) -> logging.LogRecord:
     record = logging.LogRecord(name, level, __file__, 1, msg, None, None)
@@ -103,7 +103,9 @@ def test_logfmt_message_is_quoted_and_escaped() -> None:
 
 
 def test_message_arguments_are_interpolated() -> None:
-    record = logging.LogRecord("exporter.cli", logging.INFO, __file__, 1, "%d accounts", (3,), None)
+    record = logging.LogRecord(
+        "balance_exporter.cli", logging.INFO, __file__, 1, "%d accounts", (3,), None
+    )
     assert 'msg="3 accounts"' in _logfmt(record)
 
 
@@ -113,7 +115,7 @@ def test_none_and_private_extra_fields_are_left_out() -> None:
 
 
 def test_source_drops_the_package_prefix_only() -> None:
-    assert " source=daemon " in _logfmt(_record(name="exporter.daemon"))
+    assert " source=daemon " in _logfmt(_record(name="balance_exporter.daemon"))
     assert " source=aiohttp.access " in _logfmt(_record(name="aiohttp.access"))
 
 
@@ -181,7 +183,7 @@ def test_exception_is_one_field_not_a_traceback() -> None:
         raise ValueError("bad\nvalue")
     except ValueError:
         record = logging.LogRecord(
-            "exporter.scheduler",
+            "balance_exporter.scheduler",
             logging.ERROR,
             __file__,
             1,
@@ -205,7 +207,7 @@ def test_setup_logging_logfmt_with_level_filter() -> None:
     stream = io.StringIO()
     setup_logging("warn", "logfmt", stream)
 
-    log = logging.getLogger("exporter.test")
+    log = logging.getLogger("balance_exporter.test")
     log.info("hidden")
     log.warning("shown", extra={"account": "a b"})
 
@@ -220,7 +222,7 @@ def test_setup_logging_json_replaces_earlier_handlers() -> None:
     setup_logging("info", "logfmt", first)
     setup_logging("debug", "json", second)
 
-    logging.getLogger("exporter.test").debug("details", extra={"n": 1})
+    logging.getLogger("balance_exporter.test").debug("details", extra={"n": 1})
 
     assert first.getvalue() == ""
     [line] = second.getvalue().splitlines()

@@ -1,4 +1,4 @@
-"""Strict reading of provider JSON: exporter.parsing."""
+"""Strict reading of provider JSON: balance_exporter.providers.parsing."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from exporter.errors import PollError, Reason
-from exporter.parsing import (
+from balance_exporter.polling.errors import PollError, Reason
+from balance_exporter.polling.transport import decode_json
+from balance_exporter.providers.parsing import (
     amount,
     currency,
-    decode_json,
     invalid,
     mapping,
     optional_amount,

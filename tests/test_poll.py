@@ -1,4 +1,4 @@
-"""One poll of one account: exporter.poll.poll, with a minimal provider and mocked HTTP."""
+"""One poll of one account: polling.poll.poll, with a minimal provider and mocked HTTP."""
 
 from __future__ import annotations
 
@@ -13,14 +13,14 @@ import pytest
 from conftest import MockResponse
 from yarl import URL
 
-from exporter import __version__
-from exporter.account import AccountConfig
-from exporter.errors import PollError, Reason, reason_for_status
-from exporter.parsing import amount, mapping
-from exporter.poll import poll
-from exporter.providers.base import ErrorDetail, Field, Provider, Request, Response, text_of
-from exporter.reading import Reading
-from exporter.secret import FRAGMENT, Secret, redact
+from balance_exporter import __version__
+from balance_exporter.config.account import AccountConfig
+from balance_exporter.config.secret import FRAGMENT, Secret, redact
+from balance_exporter.metrics.reading import Reading
+from balance_exporter.polling.errors import PollError, Reason, reason_for_status
+from balance_exporter.polling.poll import poll
+from balance_exporter.providers.base import ErrorDetail, Field, Provider, Request, Response, text_of
+from balance_exporter.providers.parsing import amount, mapping
 
 NOW = 1_770_000_000.0
 KEY = "pk_live_canary_" + "5a4b3c2d1e0f" * 4

@@ -32,10 +32,10 @@ from prometheus_harness import (
     wait_until,
 )
 
-from exporter import __version__
-from exporter.backoff import JITTER
-from exporter.demo import demo_accounts
-from exporter.errors import Reason
+from balance_exporter import __version__
+from balance_exporter.demo import demo_accounts
+from balance_exporter.polling.backoff import JITTER
+from balance_exporter.polling.errors import Reason
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

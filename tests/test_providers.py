@@ -1,4 +1,4 @@
-"""Every provider answer from the provider docs and the issue, through exporter.poll.poll.
+"""Every provider answer from the provider docs and the issue, through polling.poll.poll.
 
 HTTP is mocked with aioresponses; the requests sent are checked as well as the readings and
 failures returned. Secrets are canaries that must never show in a failure.
@@ -17,19 +17,19 @@ import aiohttp
 import pytest
 from conftest import MockResponse
 
-from exporter import __version__
-from exporter.account import AccountConfig
-from exporter.errors import PollError, Reason
-from exporter.poll import poll
-from exporter.providers import PROVIDERS
-from exporter.providers.base import Provider
-from exporter.providers.clickatell import Clickatell
-from exporter.providers.telecom23 import Telecom23
-from exporter.providers.telnyx import Telnyx
-from exporter.providers.twilio import SUBACCOUNT_HINT, Twilio
-from exporter.providers.youcom import YouCom
-from exporter.reading import Reading
-from exporter.secret import Secret
+from balance_exporter import __version__
+from balance_exporter.config.account import AccountConfig
+from balance_exporter.config.secret import Secret
+from balance_exporter.metrics.reading import Reading
+from balance_exporter.polling.errors import PollError, Reason
+from balance_exporter.polling.poll import poll
+from balance_exporter.providers.base import Provider
+from balance_exporter.providers.clickatell import Clickatell
+from balance_exporter.providers.registry import PROVIDERS
+from balance_exporter.providers.telecom23 import Telecom23
+from balance_exporter.providers.telnyx import Telnyx
+from balance_exporter.providers.twilio import SUBACCOUNT_HINT, Twilio
+from balance_exporter.providers.youcom import YouCom
 
 NOW = 1_770_000_000.0  # the wall clock handed to poll, for HTTP-date Retry-After
 USER_AGENT = f"balance-exporter/{__version__}"

@@ -1,4 +1,4 @@
-"""How long a provider asked us to wait: exporter.ratelimit.requested_wait."""
+"""How long a provider asked us to wait: balance_exporter.polling.ratelimit.requested_wait."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from email.utils import formatdate
 import pytest
 from multidict import CIMultiDict
 
-from exporter.ratelimit import MAX_WAIT, requested_wait
+from balance_exporter.polling.ratelimit import MAX_WAIT, requested_wait
 
 NOW = 1_770_000_000.0  # 2026-02-02 02:40:00 UTC
 

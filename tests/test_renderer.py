@@ -14,11 +14,11 @@ from prometheus_client.openmetrics.parser import (
 from prometheus_client.parser import text_string_to_metric_families
 from support import Client, balances, scheduled, serving
 
-from exporter.account import AccountConfig
-from exporter.backoff import START_SPREAD
-from exporter.http import RENDERER
-from exporter.reading import Reading
-from exporter.snapshot import SnapshotStore
+from balance_exporter.config.account import AccountConfig
+from balance_exporter.metrics.reading import Reading
+from balance_exporter.metrics.snapshot import SnapshotStore
+from balance_exporter.polling.backoff import START_SPREAD
+from balance_exporter.web.server import RENDERER
 
 T0 = 1_767_225_600.0
 OPENMETRICS = "application/openmetrics-text; version=1.0.0"

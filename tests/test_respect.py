@@ -20,9 +20,9 @@ from test_fault_matrix import (
     simulated,
 )
 
-from exporter.errors import Reason
-from exporter.simulator import RateLimit
-from exporter.simulator.accounts import PROVIDERS
+from balance_exporter.polling.errors import Reason
+from balance_exporter.simulator import RateLimit
+from balance_exporter.simulator.accounts import PROVIDERS
 
 # Two requests to one account less than 50 s apart are refused with the provider's own 429.
 # A healthy exporter polls every 60 s, moved by at most 5% of that either way: 54 s at least.

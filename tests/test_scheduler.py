@@ -14,14 +14,14 @@ from decimal import Decimal
 import pytest
 from fakeclock import FakeClock, seeded, settle
 
-from exporter.account import AccountConfig
-from exporter.backoff import JITTER, MAX_BACKOFF, START_SPREAD
-from exporter.collector import families
-from exporter.errors import PollError, Reason
-from exporter.reading import Reading
-from exporter.scheduler import Scheduler
-from exporter.secret import Secret
-from exporter.snapshot import SnapshotStore
+from balance_exporter.config.account import AccountConfig
+from balance_exporter.config.secret import Secret
+from balance_exporter.metrics.collector import families
+from balance_exporter.metrics.reading import Reading
+from balance_exporter.metrics.snapshot import SnapshotStore
+from balance_exporter.polling.backoff import JITTER, MAX_BACKOFF, START_SPREAD
+from balance_exporter.polling.errors import PollError, Reason
+from balance_exporter.polling.scheduler import Scheduler
 
 EPS = 1e-6
 CANARY = "canary-sched-7Qm2-do-not-leak"

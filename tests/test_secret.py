@@ -8,7 +8,7 @@ import pickle
 
 import pytest
 
-from exporter.secret import Secret, redact
+from balance_exporter.config.secret import Secret, redact
 
 CANARY = "CANARY-secret-5e2f0b"
 MASK = "Secret('********')"
@@ -30,8 +30,8 @@ def test_every_text_form_is_masked() -> None:
 
 
 def test_a_logged_secret_is_masked(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.INFO, logger="exporter.test"):
-        logging.getLogger("exporter.test").info("key is %s", Secret(CANARY))
+    with caplog.at_level(logging.INFO, logger="balance_exporter.test"):
+        logging.getLogger("balance_exporter.test").info("key is %s", Secret(CANARY))
     assert caplog.messages == [f"key is {MASK}"]
 
 

@@ -17,10 +17,10 @@ from aiohttp.test_utils import TestClient, TestServer
 from fakeclock import wait_until
 from multidict import CIMultiDict
 
-from exporter.simulator import FAULTS, RateLimit, SimAccount, Simulator
-from exporter.simulator import responses as say
-from exporter.simulator.accounts import PROVIDERS
-from exporter.simulator.scenarios import (
+from balance_exporter.simulator import FAULTS, RateLimit, SimAccount, Simulator
+from balance_exporter.simulator import responses as say
+from balance_exporter.simulator.accounts import PROVIDERS
+from balance_exporter.simulator.scenarios import (
     DegradedAtTimes,
     DrainAndTopUp,
     RateLimitBursts,

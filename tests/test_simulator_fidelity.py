@@ -29,8 +29,8 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 from test_simulator import WALL, Clock, accounts, documented_request, gateway
 
-from exporter.simulator import RateLimit, SimAccount, Simulator
-from exporter.simulator.accounts import PROVIDERS
+from balance_exporter.simulator import RateLimit, SimAccount, Simulator
+from balance_exporter.simulator.accounts import PROVIDERS
 
 SCHEMAS = Path(__file__).parent / "schemas"
 # Provider → (OpenAPI document, the balance path in it).

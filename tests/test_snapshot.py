@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from exporter.account import AccountConfig
-from exporter.errors import PollError, Reason
-from exporter.reading import Reading
-from exporter.snapshot import UNKNOWN_CURRENCY, AccountState, Money, SnapshotStore
+from balance_exporter.config.account import AccountConfig
+from balance_exporter.metrics.reading import Reading
+from balance_exporter.metrics.snapshot import UNKNOWN_CURRENCY, AccountState, Money, SnapshotStore
+from balance_exporter.polling.errors import PollError, Reason
 
 T0 = 1_767_225_600.0
 

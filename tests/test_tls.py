@@ -2,7 +2,7 @@
 
 Certificates are made by trustme when the tests run. The exporter serves in the test's event
 loop (Daemon, Listener and its app, as the command line wires them) except for the SIGHUP
-test, which runs ``python -m exporter --demo`` as a real process. Clients are Python's own
+test, which runs ``python -m balance_exporter --demo`` as a real process. Clients are Python's own
 blocking TLS sockets in a worker thread (so a refused handshake is seen as the client sees
 it) and aiohttp.
 
@@ -31,10 +31,10 @@ from aiohttp import web
 from prometheus_harness import PORT_ATTEMPTS, ExporterProcess, free_port, wait_until
 from support import metric_value
 
-from exporter.config import Config
-from exporter.daemon import Daemon
-from exporter.listener import Listener
-from exporter.webconfig import load_web_config
+from balance_exporter.config.checker import Config
+from balance_exporter.config.webconfig import load_web_config
+from balance_exporter.daemon import Daemon
+from balance_exporter.web.listener import Listener
 
 IO_DEADLINE = 5.0  # seconds for one client exchange
 PROCESS_DEADLINE = 30.0

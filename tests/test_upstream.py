@@ -14,15 +14,15 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from exporter import __version__
-from exporter.account import AccountConfig
-from exporter.errors import PollError, Reason
-from exporter.poll import poll
-from exporter.providers.base import Request
-from exporter.providers.youcom import YouCom
-from exporter.reading import Reading
-from exporter.secret import Secret
-from exporter.upstream import MAX_BODY, USER_AGENT, fetch, new_session
+from balance_exporter import __version__
+from balance_exporter.config.account import AccountConfig
+from balance_exporter.config.secret import Secret
+from balance_exporter.metrics.reading import Reading
+from balance_exporter.polling.errors import PollError, Reason
+from balance_exporter.polling.poll import poll
+from balance_exporter.polling.transport import MAX_BODY, USER_AGENT, fetch, new_session
+from balance_exporter.providers.base import Request
+from balance_exporter.providers.youcom import YouCom
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

@@ -1,0 +1,3 @@
+from balance_exporter.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,132 @@
+"""Command line: parse flags, load the config, then check it, poll once, or serve."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import platform
+import sys
+from collections.abc import Sequence
+
+from balance_exporter import __version__
+from balance_exporter.config.checker import ConfigError, describe, load_config
+from balance_exporter.config.webconfig import WebConfig, describe_web, load_web_config
+from balance_exporter.daemon import EXIT_CONFIG, EXIT_OK, run_once, serve
+from balance_exporter.demo import demo_config, start_simulator
+from balance_exporter.logs import LEVELS, setup_logging
+
+log = logging.getLogger("balance_exporter.cli")
+
+DEFAULT_CONFIG = "balance-exporter.yml"
+DEFAULT_LISTEN = ":9877"
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="balance-exporter",
+        description="Prometheus exporter for the prepaid balances and credit of API providers.",
+    )
+    parser.add_argument("--config.file", dest="config_file", default=DEFAULT_CONFIG, metavar="PATH")
+    parser.add_argument(
+        "--config.check",
+        dest="config_check",
+        action="store_true",
+        help="validate the config (secrets included) and exit 0 or 2",
+    )
+    parser.add_argument(
+        "--web.listen-address", dest="listen", default=DEFAULT_LISTEN, metavar="HOST:PORT"
+    )
+    parser.add_argument(
+        "--web.config.file",
+        dest="web_config_file",
+        default=None,
+        metavar="PATH",
+        help="exporter-toolkit web configuration: TLS, basic auth, response headers",
+    )
+    parser.add_argument(
+        "--web.telemetry-path", dest="telemetry_path", default="/metrics", metavar="PATH"
+    )
+    parser.add_argument("--log.level", dest="log_level", default="info", choices=list(LEVELS))
+    parser.add_argument(
+        "--log.format", dest="log_format", default="logfmt", choices=["logfmt", "json"]
+    )
+    parser.add_argument(
+        "--once",
+        action="store_true",
+        help="poll every account once, print the metrics, exit 1 if any poll failed",
+    )
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="simulate every provider on loopback and serve a demo config (no file, no secret)",
+    )
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    args = parser.parse_args(argv)
+    if not args.telemetry_path.startswith("/"):
+        parser.error("--web.telemetry-path must start with /")
+    try:
+        args.host, args.port = parse_listen_address(args.listen)
+    except ValueError as exc:
+        parser.error(f"--web.listen-address: {exc}")
+    return args
+
+
+def parse_listen_address(text: str) -> tuple[str | None, int]:
+    """``:9877``, ``0.0.0.0:9877``, ``[::1]:9877``; an empty host listens on every interface."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{text!r} is not HOST:PORT")
+    host = host.removeprefix("[").removesuffix("]")
+    return (host or None), int(port)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.version:
+        print(f"balance-exporter {__version__} (Python {platform.python_version()})")
+        return EXIT_OK
+    setup_logging(args.log_level, args.log_format)
+    try:
+        web_config = load_web_config(args.web_config_file) if args.web_config_file else None
+        config = None if args.demo else load_config(args.config_file)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        if config is None:
+            return asyncio.run(run_demo(args, web_config))
+        for warning in config.warnings:
+            log.warning(warning)
+        if args.config_check:
+            print(f"{args.config_file}: OK, {len(config.accounts)} account(s)")
+            for line in describe(config):
+                print(f"  {line}")
+            if web_config is not None:
+                print(f"{args.web_config_file}: OK, {describe_web(web_config)}")
+            return EXIT_OK
+        if args.once:
+            return asyncio.run(run_once(config))
+        return asyncio.run(serve(args, config, web_config))
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
+async def run_demo(args: argparse.Namespace, web_config: WebConfig | None) -> int:
+    simulator = await start_simulator()
+    try:
+        config = demo_config(simulator.url)
+        if args.once:
+            return await run_once(config)
+        scheme = "https" if web_config is not None and web_config.tls else "http"
+        base = f"{scheme}://{args.host or 'localhost'}:{args.port}"
+        banner = [
+            f"balance-exporter demo: {len(config.accounts)} simulated accounts",
+            f"  metrics:             {base}{args.telemetry_path}",
+            f"  landing page:        {base}/",
+            f"  simulated providers: {simulator.url}/-/sim/accounts",
+        ]
+        return await serve(args, config, web_config, lambda: demo_config(simulator.url), banner)
+    finally:
+        await simulator.stop()

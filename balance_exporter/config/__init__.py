@@ -1,0 +1,1 @@
+"""Configuration: YAML reading, the strict checker, durations, secrets, the web config."""

@@ -1,0 +1,1 @@
+"""Metrics: readings, the immutable snapshot, the metric contract and the cached bodies."""

@@ -1,0 +1,175 @@
+"""The exporter's knowledge as immutable values: what each account last told us, and how polls went.
+
+Polls replace an account's state; scrapes read a Snapshot and never wait on anything.
+A new generation number marks every change, so renderings can be reused until the next one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+
+from balance_exporter.config.account import AccountConfig
+from balance_exporter.metrics.reading import Reading
+from balance_exporter.polling.errors import PollError, Reason
+
+UNKNOWN_CURRENCY = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    """Figures from the last trustworthy answer."""
+
+    currency: str
+    balance: Decimal | None = None
+    credit_limit: Decimal | None = None
+    pending: Decimal | None = None
+    available_credit: Decimal | None = None
+    credit_blocked: bool | None = None
+    provider_updated: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AccountState:
+    name: str
+    provider: str
+    interval: float
+    low_balance: Decimal | None = None
+    money: Money | None = None
+    last_success: float | None = None
+    up: bool | None = None  # None until the first poll finished
+    ready: bool | None = None  # None until the first valid answer
+    degraded: bool = False
+    degraded_reason: str | None = None
+    last_poll: float | None = None
+    last_duration: float | None = None
+    polls: int = 0
+    failures: tuple[int, ...] = (0,) * len(Reason)  # in Reason order
+    last_error: str | None = None
+    last_reason: Reason | None = None
+    provider_account_id: str | None = None
+
+    def failure_count(self, reason: Reason) -> int:
+        return self.failures[list(Reason).index(reason)]
+
+    def with_reading(self, reading: Reading, now: float, duration: float) -> AccountState:
+        state = replace(
+            self,
+            up=True,
+            ready=reading.ready,
+            degraded=reading.degraded,
+            degraded_reason=reading.degraded_reason,
+            last_poll=now,
+            last_duration=duration,
+            polls=self.polls + 1,
+            last_error=None,
+            last_reason=None,
+            provider_account_id=reading.provider_account_id or self.provider_account_id,
+        )
+        if not reading.ready:
+            return replace(state, money=None)  # in setup: no figures exist yet
+        if not reading.trusted:
+            return state  # degraded: the last trustworthy figures stay
+        previous = self.money.currency if self.money else None
+        money = Money(
+            currency=reading.currency or previous or UNKNOWN_CURRENCY,
+            balance=reading.balance,
+            credit_limit=reading.credit_limit,
+            pending=reading.pending,
+            available_credit=reading.available_credit,
+            credit_blocked=reading.credit_blocked,
+            provider_updated=reading.provider_updated,
+        )
+        return replace(state, money=money, last_success=now)
+
+    def with_failure(self, failure: PollError, now: float, duration: float) -> AccountState:
+        failures = list(self.failures)
+        failures[list(Reason).index(failure.reason)] += 1
+        return replace(
+            self,
+            up=False,
+            last_poll=now,
+            last_duration=duration,
+            polls=self.polls + 1,
+            failures=tuple(failures),
+            last_error=failure.message,
+            last_reason=failure.reason,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ExporterState:
+    reload_successful: bool = True
+    reload_success_timestamp: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    generation: int
+    accounts: tuple[AccountState, ...] = ()
+    exporter: ExporterState = field(default_factory=ExporterState)
+
+    @property
+    def ready(self) -> bool:
+        """Every account has had its first poll attempt."""
+        return all(account.up is not None for account in self.accounts)
+
+
+class SnapshotStore:
+    """Holds the current Snapshot; the only writer is the event loop, so no lock is needed."""
+
+    def __init__(self) -> None:
+        self._states: dict[str, AccountState] = {}
+        self._exporter = ExporterState()
+        self._generation = 0
+        self._snapshot = Snapshot(0)
+        self._listeners: list[Callable[[], None]] = []
+
+    @property
+    def snapshot(self) -> Snapshot:
+        if self._snapshot.generation != self._generation:
+            self._snapshot = Snapshot(
+                self._generation, tuple(self._states.values()), self._exporter
+            )
+        return self._snapshot
+
+    def state(self, name: str) -> AccountState:
+        return self._states[name]
+
+    def set_accounts(self, accounts: Iterable[AccountConfig]) -> None:
+        """Follow a (re)loaded config: keep what is known of staying accounts, drop the rest."""
+        states: dict[str, AccountState] = {}
+        for account in accounts:
+            known = self._states.get(account.name)
+            if known is not None and known.provider == account.provider:
+                states[account.name] = replace(
+                    known, interval=account.interval, low_balance=account.low_balance
+                )
+            else:
+                states[account.name] = AccountState(
+                    account.name, account.provider, account.interval, account.low_balance
+                )
+        self._states = states
+        self._changed()
+
+    def update(self, name: str, change: Callable[[AccountState], AccountState]) -> None:
+        known = self._states.get(name)
+        if known is not None:  # an account removed by a reload while its poll ran stays removed
+            self._states[name] = change(known)
+            self._changed()
+
+    def set_reload(self, successful: bool, now: float) -> None:
+        self._exporter = ExporterState(
+            successful, now if successful else self._exporter.reload_success_timestamp
+        )
+        self._changed()
+
+    def subscribe(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` after every change (on the event loop; it must not block)."""
+        self._listeners.append(listener)
+
+    def _changed(self) -> None:
+        self._generation += 1
+        for listener in self._listeners:
+            listener()

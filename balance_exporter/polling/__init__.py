@@ -1,0 +1,1 @@
+"""Polling: the scheduler, backoff, rate-limit headers, the transport and one poll."""

@@ -1,0 +1,172 @@
+"""Background polling: one task per account, a global cap on requests in flight.
+
+Each account's task polls, records the outcome in the SnapshotStore and sleeps until its
+next slot; a poll is never started while the previous one for that account runs, and one
+account's trouble never holds up another's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable, Iterable
+
+import aiohttp
+
+from balance_exporter.config.account import AccountConfig
+from balance_exporter.config.secret import redact
+from balance_exporter.metrics.reading import Reading
+from balance_exporter.metrics.snapshot import SnapshotStore
+from balance_exporter.polling.backoff import failure_delay, first_delay, next_healthy
+from balance_exporter.polling.clock import Clock
+from balance_exporter.polling.errors import PollError, Reason
+from balance_exporter.polling.poll import poll
+from balance_exporter.providers.registry import PROVIDERS
+
+log = logging.getLogger("balance_exporter.scheduler")
+
+PollFunction = Callable[[AccountConfig], Awaitable[Reading]]
+
+
+class Scheduler:
+    def __init__(
+        self,
+        store: SnapshotStore,
+        clock: Clock,
+        session: aiohttp.ClientSession | None = None,
+        *,
+        max_concurrent_requests: int = 8,
+        rng: random.Random | None = None,
+        poll_function: PollFunction | None = None,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.session = session
+        self.rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
+        self.max_concurrent_requests = max_concurrent_requests
+        self.limit = asyncio.Semaphore(max_concurrent_requests)
+        self._poll = poll_function or self._poll_provider
+        self._tasks: dict[str, tuple[AccountConfig, asyncio.Task[None]]] = {}
+
+    async def apply(self, accounts: Iterable[AccountConfig], max_concurrent_requests: int) -> None:
+        """Follow a (re)loaded config: unchanged accounts keep running, the rest restart or stop."""
+        wanted = {account.name: account for account in accounts}
+        if max_concurrent_requests != self.max_concurrent_requests:
+            # Polls in flight finish under the old cap; every later one takes the new.
+            self.max_concurrent_requests = max_concurrent_requests
+            self.limit = asyncio.Semaphore(max_concurrent_requests)
+        stale = [name for name, (account, _) in self._tasks.items() if wanted.get(name) != account]
+        await self._cancel(stale)
+        self.store.set_accounts(wanted.values())
+        for name, account in wanted.items():
+            if name not in self._tasks:
+                task = asyncio.create_task(self._run(account), name=f"poll {name}")
+                self._tasks[name] = (account, task)
+
+    async def stop(self) -> None:
+        await self._cancel(list(self._tasks))
+
+    async def poll_all_once(self, accounts: Iterable[AccountConfig]) -> bool:
+        """Poll every account once, now (for --once); True when all got a valid answer."""
+        accounts = list(accounts)
+        self.store.set_accounts(accounts)
+        results = await asyncio.gather(*(self.poll_and_record(account) for account in accounts))
+        return all(result is None for result in results)
+
+    async def poll_and_record(self, account: AccountConfig) -> PollError | None:
+        """One poll under the global cap; the outcome goes into the store. Returns the failure."""
+        async with self.limit:
+            started = self.clock.monotonic()
+            outcome: Reading | PollError
+            try:
+                outcome = await self._poll(account)
+            except PollError as failure:
+                outcome = failure
+            except Exception as exc:  # a bug costs this poll, recorded as a failed attempt
+                outcome = _internal_error(account, exc)
+            duration = self.clock.monotonic() - started
+            now = self.clock.time()
+        if isinstance(outcome, PollError):
+            self.store.update(account.name, lambda s: s.with_failure(outcome, now, duration))
+            _log_failure(account, outcome)
+            return outcome
+        self.store.update(account.name, lambda s: s.with_reading(outcome, now, duration))
+        _log_reading(account, outcome)
+        return None
+
+    async def _run(self, account: AccountConfig) -> None:
+        await self.clock.sleep(first_delay(account.interval, self.rng))
+        due = self.clock.monotonic()
+        failures = 0
+        while True:
+            try:
+                failure = await self.poll_and_record(account)
+            except Exception as exc:  # a bug must cost one poll, never the account's loop
+                failure = _internal_error(account, exc)
+            now = self.clock.monotonic()
+            if failure is None:
+                if failures:
+                    log.info("poll recovered", extra=_fields(account, failures=failures))
+                failures = 0
+                due, wake = next_healthy(due, account.interval, now, self.rng)
+            else:
+                failures += 1
+                delay = failure_delay(account.interval, failures, failure.retry_after, self.rng)
+                due = wake = now + delay
+            await self.clock.sleep(wake - now)
+
+    async def _poll_provider(self, account: AccountConfig) -> Reading:
+        if self.session is None:
+            raise RuntimeError("Scheduler needs an HTTP session to poll providers")
+        provider = PROVIDERS[account.provider](account)
+        return await poll(provider, self.session, self.clock.time())
+
+    async def _cancel(self, names: list[str]) -> None:
+        tasks = [self._tasks.pop(name)[1] for name in names]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _fields(account: AccountConfig, **more: object) -> dict[str, object]:
+    return {"account": account.name, "provider": account.provider, **more}
+
+
+def _internal_error(account: AccountConfig, exc: Exception) -> PollError:
+    """A bug met while polling: logged with the account's secrets blanked out of its text."""
+    log.error(
+        "internal error while polling",
+        extra=_fields(
+            account, error=redact(f"{type(exc).__name__}: {exc}", account.secrets.values())
+        ),
+    )
+    return PollError(Reason.INVALID_RESPONSE, f"internal error ({type(exc).__name__})")
+
+
+def _log_failure(account: AccountConfig, failure: PollError) -> None:
+    log.warning(
+        "poll failed",
+        extra=_fields(
+            account,
+            reason=failure.reason.value,
+            status=failure.status,
+            code=failure.code,
+            error=failure.message,
+            retry_after=failure.retry_after,
+        ),
+    )
+
+
+def _log_reading(account: AccountConfig, reading: Reading) -> None:
+    if reading.degraded:
+        log.info(
+            "provider flags its answer as degraded; keeping the last trustworthy figures",
+            extra=_fields(account, degraded_reason=reading.degraded_reason),
+        )
+    elif not reading.ready:
+        log.info("account is in setup; no balance yet", extra=_fields(account))
+    else:
+        log.debug(
+            "poll ok", extra=_fields(account, balance=reading.balance, currency=reading.currency)
+        )

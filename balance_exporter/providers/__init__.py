@@ -1,0 +1,1 @@
+"""Provider adapters: the contract (base), the registry, one module per provider."""

@@ -1,0 +1,49 @@
+"""Telnyx: GET /v2/balance with a Bearer key; amounts are strings in major units."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from balance_exporter.metrics.reading import Reading
+from balance_exporter.polling.errors import Reason
+from balance_exporter.providers.base import ErrorDetail, Field, Provider, Request, Response, text_of
+from balance_exporter.providers.parsing import currency, invalid, mapping, optional_amount
+
+FIGURES = ("balance", "credit_limit", "pending", "available_credit")
+
+
+class Telnyx(Provider):
+    name = "telnyx"
+    default_base_url = "https://api.telnyx.com"
+    fields = (Field("api_key", secret=True, help="API v2 key"),)
+    # 10009: authentication failed; 10010: authorization failed.
+    code_reasons: ClassVar[Mapping[str, Reason]] = {"10009": Reason.AUTH, "10010": Reason.AUTH}
+
+    def request(self) -> Request:
+        return Request(
+            f"{self.base_url}/v2/balance",
+            {"Authorization": f"Bearer {self.account.secret('api_key')}"},
+        )
+
+    def parse(self, response: Response) -> Reading:
+        data = mapping(mapping(response.json(), "response").get("data"), "data")
+        if not any(data.get(key) is not None for key in FIGURES):
+            raise invalid("data holds none of " + ", ".join(FIGURES))
+        return Reading(
+            currency=currency(data, "currency", "data"),
+            balance=optional_amount(data, "balance", "data"),
+            credit_limit=optional_amount(data, "credit_limit", "data"),
+            pending=optional_amount(data, "pending", "data"),
+            available_credit=optional_amount(data, "available_credit", "data"),
+        )
+
+    def error_detail(self, body: dict[str, Any]) -> ErrorDetail:
+        errors = body.get("errors")
+        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+            first = errors[0]
+            return ErrorDetail(
+                text_of(first.get("code")),
+                text_of(first.get("detail")) or text_of(first.get("title")),
+            )
+        return ErrorDetail()

@@ -1,0 +1,133 @@
+"""The exporter's HTTP server: /metrics, the landing page, health, readiness and reload."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from aiohttp import hdrs, web
+from aiohttp.typedefs import Handler, Middleware
+from prometheus_client.exposition import gzip_accepted
+
+from balance_exporter.config.webconfig import WebConfig
+from balance_exporter.metrics.renderer import MetricsRenderer
+from balance_exporter.metrics.snapshot import SnapshotStore
+from balance_exporter.web.auth import BasicAuthChecker
+from balance_exporter.web.landing import render_landing
+
+Reload = Callable[[], Awaitable[list[str]]]
+RENDERER = web.AppKey("renderer", MetricsRenderer)
+
+# A page that runs no script and loads nothing from elsewhere.
+LANDING_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'"
+)
+
+
+# Probes must work without a password (exporter-toolkit leaves them open too).
+OPEN_PATHS = frozenset({"/-/healthy", "/-/ready"})
+CHALLENGE = {"WWW-Authenticate": 'Basic realm="balance-exporter", charset="UTF-8"'}
+
+
+class WebState:
+    """The web configuration in force; a reload swaps it between requests."""
+
+    def __init__(self, config: WebConfig | None = None) -> None:
+        self.config = config or WebConfig()
+        self.auth = BasicAuthChecker(self.config.users) if self.config.users else None
+
+    async def replace(self, config: WebConfig) -> None:
+        auth = self.auth
+        if config.users != self.config.users:
+            # A new checker hashes its dummy password with bcrypt: never on the event loop.
+            auth = await asyncio.to_thread(BasicAuthChecker, config.users) if config.users else None
+        self.config, self.auth = config, auth
+
+
+def _guard(state: WebState) -> Middleware:
+    @web.middleware
+    async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+        headers = {"X-Content-Type-Options": "nosniff", **state.config.headers}
+        try:
+            if request.path not in OPEN_PATHS and not await _allowed(state.auth, request):
+                raise web.HTTPUnauthorized(headers=CHALLENGE, text="Unauthorized\n")
+            response = await handler(request)
+        except web.HTTPException as exc:
+            exc.headers.update(headers)
+            raise
+        response.headers.update(headers)
+        return response
+
+    return guard
+
+
+async def _allowed(auth: BasicAuthChecker | None, request: web.Request) -> bool:
+    return auth is None or await auth.check(request.headers.get(hdrs.AUTHORIZATION))
+
+
+def metrics_handler(renderer: MetricsRenderer) -> Handler:
+    """/metrics: the cached rendering in the negotiated format, gzipped when accepted."""
+
+    async def metrics(request: web.Request) -> web.StreamResponse:
+        rendering, content_type = await renderer.latest(
+            ",".join(request.headers.getall(hdrs.ACCEPT, [])),
+            tuple(request.query.getall("name[]", [])),
+        )
+        headers = {hdrs.CONTENT_TYPE: content_type, hdrs.VARY: "Accept, Accept-Encoding"}
+        body = rendering.body
+        if gzip_accepted(request.headers.get(hdrs.ACCEPT_ENCODING, "")):
+            body = rendering.gzipped
+            headers[hdrs.CONTENT_ENCODING] = "gzip"
+        return web.Response(body=body, headers=headers)
+
+    return metrics
+
+
+def build_app(
+    store: SnapshotStore,
+    reload: Reload,
+    telemetry_path: str = "/metrics",
+    web_state: WebState | None = None,
+) -> web.Application:
+    renderer = MetricsRenderer(store)
+
+    async def landing(request: web.Request) -> web.Response:
+        return web.Response(
+            text=render_landing(store.snapshot, telemetry_path),
+            content_type="text/html",
+            headers={"Content-Security-Policy": LANDING_CSP},
+        )
+
+    async def healthy(request: web.Request) -> web.Response:
+        return web.Response(text="Healthy\n")
+
+    async def ready(request: web.Request) -> web.Response:
+        snapshot = store.snapshot
+        if snapshot.ready:
+            return web.Response(text="Ready\n")
+        waiting = sum(1 for account in snapshot.accounts if account.up is None)
+        return web.Response(status=503, text=f"Not ready: {waiting} account(s) not polled yet\n")
+
+    async def reload_handler(request: web.Request) -> web.Response:
+        problems = await reload()
+        await renderer.settled()  # the answer comes once /metrics shows the outcome
+        if problems:
+            return web.Response(
+                status=500, text="failed to reload config:\n" + "\n".join(problems) + "\n"
+            )
+        return web.Response(text="config reloaded\n")
+
+    app = web.Application(middlewares=[_guard(web_state or WebState())])
+    app[RENDERER] = renderer
+
+    async def stop_rendering(app: web.Application) -> None:
+        await renderer.close()
+
+    app.on_cleanup.append(stop_rendering)
+    app.router.add_get(telemetry_path, metrics_handler(renderer))
+    if telemetry_path != "/":
+        app.router.add_get("/", landing)
+    app.router.add_get("/-/healthy", healthy)
+    app.router.add_get("/-/ready", ready)
+    app.router.add_post("/-/reload", reload_handler)
+    return app
