@@ -15,6 +15,12 @@ from balance_exporter.config.webconfig import WebConfig, describe_web, load_web_
 from balance_exporter.daemon import EXIT_CONFIG, EXIT_OK, run_once, serve
 from balance_exporter.demo import demo_config, start_simulator
 from balance_exporter.logs import LEVELS, setup_logging
+from balance_exporter.providers.registry import (
+    PROVIDERS,
+    PluginError,
+    describe_providers,
+    install_plugins,
+)
 
 log = logging.getLogger("balance_exporter.cli")
 
@@ -88,6 +94,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     setup_logging(args.log_level, args.log_format)
     try:
+        install_plugins()
+    except PluginError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_CONFIG
+    try:
         web_config = load_web_config(args.web_config_file) if args.web_config_file else None
         config = None if args.demo else load_config(args.config_file)
     except ConfigError as exc:
@@ -103,6 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{args.config_file}: OK, {len(config.accounts)} account(s)")
             for line in describe(config):
                 print(f"  {line}")
+            print(f"providers: {describe_providers(PROVIDERS)}")
             if web_config is not None:
                 print(f"{args.web_config_file}: OK, {describe_web(web_config)}")
             return EXIT_OK

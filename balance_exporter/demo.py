@@ -14,6 +14,8 @@ from aiohttp.log import access_logger
 
 from balance_exporter.config.checker import Config, parse_config
 from balance_exporter.simulator import SimAccount, Simulator
+from balance_exporter.simulator.providers.registry import SIMULATED
+from balance_exporter.simulator.providers.telnyx import credit_account
 from balance_exporter.simulator.scenarios import (
     DegradedAtTimes,
     DrainAndTopUp,
@@ -28,11 +30,8 @@ TWILIO_SUB_SID = "AC5e1ec7ed0000000000000000000000d2"
 
 def config_settings(account: SimAccount) -> str:
     """How the exporter's config names the simulated ``account``: its provider and credential."""
-    if account.provider == "twilio":
-        return f"provider: twilio, account_sid: {account.account_sid}, auth_token: {account.key}"
-    if account.provider == "clickatell-platform":  # one exporter provider, two simulated APIs
-        return f"provider: clickatell, api: platform, api_key: {account.key}"
-    return f"provider: {account.provider}, api_key: {account.key}"
+    keys = SIMULATED[account.provider].config_settings(account)
+    return ", ".join(f"{key}: {value}" for key, value in keys.items())
 
 
 def demo_accounts() -> dict[str, tuple[SimAccount, str]]:
@@ -50,12 +49,7 @@ def demo_accounts() -> dict[str, tuple[SimAccount, str]]:
             "low_balance: 100",
         ),
         "sms-us": (
-            SimAccount(
-                "telnyx",
-                "demo-telnyx-us",
-                balance=Decimal("-12.40"),
-                credit_limit=Decimal("250.00"),
-            ),
+            credit_account("demo-telnyx-us"),
             "",
         ),
         "voice": (
@@ -72,6 +66,7 @@ def demo_accounts() -> dict[str, tuple[SimAccount, str]]:
             SimAccount(
                 "clickatell",
                 "demo-clickatell-rest",
+                variant="rest",
                 balance=Decimal("3000.50"),
                 scenario=DrainAndTopUp(Decimal("3000.50"), Decimal("200.00"), Decimal("25.00")),
             ),
@@ -79,8 +74,9 @@ def demo_accounts() -> dict[str, tuple[SimAccount, str]]:
         ),
         "bulk-za": (
             SimAccount(
-                "clickatell-platform",
+                "clickatell",
                 "demo-clickatell-platform",
+                variant="platform",
                 balance=Decimal("1267.92865"),
                 currency="ZAR",
                 scenario=RateLimitBursts(every=300.0, lasting=45.0, after=90.0),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 from unittest.mock import Mock
 
@@ -12,6 +14,9 @@ from aioresponses import aioresponses
 from yarl import URL
 
 from balance_exporter.polling.transport import new_session
+
+# The providers' case tables are imported by name (test_telnyx) by the registry-wide suites.
+sys.path.insert(0, str(Path(__file__).parent / "providers"))
 
 
 class MockResponse(aiohttp.ClientResponse):

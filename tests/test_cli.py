@@ -210,6 +210,7 @@ def test_config_check_on_a_good_config(tmp_path: Path) -> None:
         "  inherits: telnyx every 10m\n"
         "  own-interval: youcom every 1h30m\n"
         "  own-timeout: 23telecom every 10m\n"
+        "providers: 23telecom, clickatell (rest, platform), telnyx, twilio, youcom\n"
     )
     assert result.stderr == ""
 

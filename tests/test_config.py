@@ -259,29 +259,38 @@ def test_every_provider_and_authentication_form() -> None:
         ("gateway", "23telecom"),
     ]
     telnyx = _account(config, "sms-eu")
-    assert telnyx.secret("api_key") == "CANARY-telnyx-5b8e1d"
-    assert dict(telnyx.settings) == {}
+    assert telnyx.secrets["api_key"].reveal() == "CANARY-telnyx-5b8e1d"
+    assert _plain(telnyx) == {}
     assert telnyx.base_url is None
 
     voice = _account(config, "voice")
-    assert dict(voice.settings) == {"account_sid": "AC0123456789abcdef0123456789abcdef"}
-    assert voice.secret("auth_token") == "CANARY-twilio-token-0c4f"
-    assert not voice.has_secret("api_key_secret")
+    assert _plain(voice) == {"account_sid": "AC0123456789abcdef0123456789abcdef"}
+    assert voice.secrets["auth_token"].reveal() == "CANARY-twilio-token-0c4f"
+    assert "api_key_secret" not in voice.secrets
 
     voice_key = _account(config, "voice-key")
-    assert dict(voice_key.settings) == {
+    assert _plain(voice_key) == {
         "account_sid": "ACabcdefabcdefabcdefabcdefabcdefab",
         "api_key_sid": "SK0123456789abcdef0123456789abcdef",
     }
-    assert voice_key.secret("api_key_secret") == "CANARY-twilio-secret-91aa"
-    assert not voice_key.has_secret("auth_token")
+    assert voice_key.secrets["api_key_secret"].reveal() == "CANARY-twilio-secret-91aa"
+    assert "auth_token" not in voice_key.secrets
 
-    assert dict(_account(config, "bulk-sms").settings) == {"api": "rest"}
-    assert dict(_account(config, "bulk-sms-za").settings) == {"api": "platform", "currency": "ZAR"}
-    assert _account(config, "search").secret("api_key") == "CANARY-youcom-e41b"
+    assert _plain(_account(config, "bulk-sms")) == {"api": "rest"}
+    assert _plain(_account(config, "bulk-sms-za")) == {"api": "platform", "currency": "ZAR"}
+    assert _account(config, "search").secrets["api_key"].reveal() == "CANARY-youcom-e41b"
     gateway = _account(config, "gateway")
     assert gateway.base_url == "https://eu.restlink23telecom.com/"
-    assert gateway.secret("api_key") == "CANARY-23telecom-aa09"
+    assert gateway.secrets["api_key"].reveal() == "CANARY-23telecom-aa09"
+
+
+def _plain(account: AccountConfig) -> dict[str, object]:
+    """The account's provider settings that are not secrets and not left unset."""
+    return {
+        spec.name: value
+        for spec, value in account.settings.fields()
+        if not spec.secret and value is not None
+    }
 
 
 def test_defaults_when_nothing_is_set() -> None:
@@ -299,10 +308,10 @@ def test_defaults_when_nothing_is_set() -> None:
 def test_secret_files_strip_the_trailing_newline_only() -> None:
     config = load_config(GOOD / "secret_files.yml", environ={})
 
-    assert _account(config, "sms-eu").secret("api_key") == "CANARY-file-telnyx-6c1d"
-    assert _account(config, "search").secret("api_key") == "CANARY-file-youcom-2e7a"
+    assert _account(config, "sms-eu").secrets["api_key"].reveal() == "CANARY-file-telnyx-6c1d"
+    assert _account(config, "search").secrets["api_key"].reveal() == "CANARY-file-youcom-2e7a"
     assert (
-        _account(config, "voice").secret("auth_token")
+        _account(config, "voice").secrets["auth_token"].reveal()
         == "CANARY-file twilio token with spaces 88f3"
     )
 
@@ -315,7 +324,7 @@ def test_relative_secret_files_follow_the_config_not_the_working_directory(
 
     config = load_config(relative, environ={})
 
-    assert _account(config, "sms-eu").secret("api_key") == "CANARY-file-telnyx-6c1d"
+    assert _account(config, "sms-eu").secrets["api_key"].reveal() == "CANARY-file-telnyx-6c1d"
 
 
 def test_absolute_secret_file_path(tmp_path: Path) -> None:
@@ -331,20 +340,22 @@ def test_absolute_secret_file_path(tmp_path: Path) -> None:
 
     config = load_config(path, environ={})
 
-    assert config.accounts[0].secret("api_key") == "CANARY-absolute"
+    assert config.accounts[0].secrets["api_key"].reveal() == "CANARY-absolute"
 
 
 def test_environment_references_are_expanded() -> None:
     config = load_config(GOOD / "env_expansion.yml", environ=ENVIRON)
 
     telnyx = _account(config, "sms-eu")
-    assert telnyx.secret("api_key") == "CANARY-env-telnyx-19be"
+    assert telnyx.secrets["api_key"].reveal() == "CANARY-env-telnyx-19be"
     assert telnyx.base_url == "http://127.0.0.1:8080/telnyx"
-    assert _account(config, "search").secret("api_key") == "key-CANARY-org-7731"
+    assert _account(config, "search").secrets["api_key"].reveal() == "key-CANARY-org-7731"
     voice = _account(config, "voice")
-    assert voice.setting("account_sid") == "AC00000000000000000000000000000001"
-    assert voice.secret("auth_token") == "CANARY-file twilio token with spaces 88f3"
-    assert _account(config, "literal").secret("api_key") == "$NOT_A_REFERENCE-and-{braces}"
+    assert _plain(voice)["account_sid"] == "AC00000000000000000000000000000001"
+    assert voice.secrets["auth_token"].reveal() == "CANARY-file twilio token with spaces 88f3"
+    assert (
+        _account(config, "literal").secrets["api_key"].reveal() == "$NOT_A_REFERENCE-and-{braces}"
+    )
 
 
 def test_environment_defaults_to_the_process_environment(
@@ -355,7 +366,7 @@ def test_environment_defaults_to_the_process_environment(
 
     config = load_config(GOOD / "env_expansion.yml")
 
-    assert _account(config, "sms-eu").secret("api_key") == "CANARY-env-telnyx-19be"
+    assert _account(config, "sms-eu").secrets["api_key"].reveal() == "CANARY-env-telnyx-19be"
 
 
 def test_an_unset_variable_is_named_once_per_reference() -> None:

@@ -260,7 +260,8 @@ def test_default_command_reads_the_config_file(
     )
     assert (done.returncode, done.stdout) == (
         0,
-        "/etc/balance-exporter/config.yml: OK, 1 account(s)\n  sms-eu: telnyx every 5m\n",
+        "/etc/balance-exporter/config.yml: OK, 1 account(s)\n  sms-eu: telnyx every 5m\n"
+        "providers: 23telecom, clickatell (rest, platform), telnyx, twilio, youcom\n",
     ), done.stderr
     assert "KEY-canary-4471" not in done.stderr
 
@@ -363,7 +364,7 @@ def test_entrypoint_serves_the_demo_as_the_non_root_user(
             if s.name == "billing_balance"
         }
         assert balances[("twilio", "voice", "USD")] == 84.27
-        assert balances[("telnyx", "sms-us", "USD")] == -12.4
+        assert balances[("telnyx", "sms-us", "USD")] == -154.29  # a credit account
 
         # The process serving the port is ours, in the image's filesystem, as the image's user.
         (pid,) = _listener_pids(port)

@@ -15,6 +15,7 @@ from support import LOGFMT_FIELD
 
 from balance_exporter.demo import demo_accounts
 from balance_exporter.polling.errors import Reason
+from balance_exporter.providers.registry import BUILT_IN
 from balance_exporter.simulator import SimAccount
 from balance_exporter.simulator.scenarios import DrainAndTopUp
 
@@ -22,10 +23,10 @@ PROCESS_DEADLINE = 60.0
 READY_DEADLINE = 30.0  # first polls are spread over 10 s
 DEMO = {name: account for name, (account, _) in demo_accounts().items()}
 DEMO_KEYS = [account.key for account in DEMO.values()]
-FIVE_PROVIDERS = {"telnyx", "twilio", "clickatell", "youcom", "23telecom"}
+PROVIDERS = set(BUILT_IN)
 # Balances of the accounts whose demo scenario leaves the balance alone.
 STEADY = {
-    "sms-us": ("telnyx", "USD", -12.4),
+    "sms-us": ("telnyx", "USD", -154.29),  # a credit account
     "voice": ("twilio", "USD", 84.27),
     "bulk-za": ("clickatell", "ZAR", 1267.92865),
     "search": ("youcom", "USD", 7189.245),
@@ -34,6 +35,17 @@ STEADY = {
     "sms-uk-empty": ("23telecom", "EUR", 0.0),
 }
 DRAINING = {"sms-eu": ("telnyx", "USD"), "bulk": ("clickatell", "credits")}
+
+
+def test_every_registered_provider_api_has_a_demo_account() -> None:
+    demoed = {(account.provider, account.variant) for account in DEMO.values()}
+    missing = [
+        f"{name} {variant}".strip()
+        for name, cls in BUILT_IN.items()
+        for variant in cls.variants()
+        if (name, variant) not in demoed
+    ]
+    assert missing == [], f"no demo account for: {', '.join(missing)}"
 
 
 def _samples(exposition: str, name: str) -> dict[str, tuple[dict[str, str], float]]:
@@ -74,14 +86,14 @@ def _balances_are_the_demo_ones(exposition: str, seconds: float) -> None:
         else:
             assert (labels["provider"], labels["currency"]) == DRAINING[name]
             assert value in _drained(DEMO[name], seconds), (name, value)
-    assert {labels["provider"] for labels, _ in balances.values()} == FIVE_PROVIDERS
+    assert {labels["provider"] for labels, _ in balances.values()} == PROVIDERS
 
 
 def _log_lines(stderr: str) -> list[dict[str, str]]:
     return [dict(LOGFMT_FIELD.findall(line)) for line in stderr.splitlines()]
 
 
-def test_demo_once_prints_balances_of_all_five_providers(tmp_path: Path) -> None:
+def test_demo_once_prints_balances_of_every_provider(tmp_path: Path) -> None:
     started = time.monotonic()
     result = run_exporter("--demo", "--once", cwd=tmp_path, timeout=PROCESS_DEADLINE)
     seconds = time.monotonic() - started
@@ -159,7 +171,7 @@ async def test_demo_serves_metrics_landing_page_and_readiness(tmp_path: Path) ->
         assert set(rows) == set(DEMO)
         assert rows["voice-subaccount"] == ("twilio", "failing: client_error", "-")
         assert rows["sms-uk-onboarding"] == ("23telecom", "in setup", "-")
-        assert rows["sms-us"] == ("telnyx", "ok", "-12.40 USD")
+        assert rows["sms-us"] == ("telnyx", "ok", "-154.29 USD")
         assert rows["search"] == ("youcom", "ok", "7189.245 USD")
 
         # The control interface the banner names answers for every simulated account.

@@ -90,11 +90,17 @@ def _simulator() -> Simulator:
     sim.add(
         "voice-sub", SimAccount("twilio", f"sub-{CANARY}", account_sid=SUB_SID, state="subaccount")
     )
-    sim.add("bulk", SimAccount("clickatell", f"ck-{CANARY}", balance=Decimal("300.50")))
+    sim.add(
+        "bulk", SimAccount("clickatell", f"ck-{CANARY}", balance=Decimal("300.50"), variant="rest")
+    )
     sim.add(
         "za",
         SimAccount(
-            "clickatell-platform", f"ckp-{CANARY}", balance=Decimal("1267.92865"), currency="ZAR"
+            "clickatell",
+            f"ckp-{CANARY}",
+            balance=Decimal("1267.92865"),
+            currency="ZAR",
+            variant="platform",
         ),
     )
     sim.add(

@@ -21,7 +21,7 @@ import logging
 import math
 from collections.abc import AsyncIterator, Iterable
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 import aiohttp
@@ -29,6 +29,7 @@ import pytest
 from aiohttp import web
 from fakeclock import EPOCH, FakeClock, seeded, wait_until
 from prometheus_client.parser import text_string_to_metric_families
+from provider_kit import every_api
 
 from balance_exporter.config.checker import parse_config
 from balance_exporter.daemon import Daemon
@@ -36,19 +37,10 @@ from balance_exporter.demo import config_settings, serve_app, start_simulator
 from balance_exporter.logs import JsonFormatter
 from balance_exporter.polling.errors import Reason
 from balance_exporter.simulator import FAULTS, RateLimit, SimAccount, Simulator
-from balance_exporter.simulator.accounts import PROVIDERS
 from balance_exporter.web.server import RENDERER
 
-# The exporter's provider label and the currency label each one's balance carries.
-EXPORTER_PROVIDER = {"clickatell-platform": "clickatell"}
-CURRENCY = {
-    "telnyx": "USD",
-    "twilio": "USD",
-    "clickatell": "credits",
-    "clickatell-platform": "ZAR",
-    "youcom": "USD",
-    "23telecom": "EUR",
-}
+APIS = every_api()  # case id -> (provider, variant, Api): the matrix's rows
+PROVIDERS = list(APIS)
 INTERVAL = 60.0
 SLOW_TIMEOUT = "1s"  # real time; for the faults that never finish an answer
 SLOW_FAULTS = ("hang", "drip")
@@ -95,13 +87,15 @@ class Spec:
     slow: bool = False  # answers never complete: a short timeout, in real time
     via_gate: bool = False  # reached through a Gate that can refuse connections
 
+    case_id: str = ""  # the provider API it stands for
+
     @property
     def provider(self) -> str:
-        return EXPORTER_PROVIDER.get(self.sim.provider, self.sim.provider)
+        return self.sim.provider
 
     @property
     def currency(self) -> str:
-        return CURRENCY[self.sim.provider]
+        return APIS[self.case_id][2].currency_label
 
     @property
     def labels(self) -> dict[str, str]:
@@ -123,15 +117,17 @@ def key_of(name: str) -> str:
     return "cnry-" + hashlib.sha256(name.encode()).hexdigest()[:24]
 
 
-def simulated(name: str, provider: str, balance: Decimal) -> SimAccount:
+def simulated(name: str, case_id: str, balance: Decimal) -> SimAccount:
+    """The case table's simulated account for ``case_id``, with its own key and identifiers."""
     digest = hashlib.md5(name.encode(), usedforsecurity=False).hexdigest()
-    return SimAccount(
-        provider,
-        key_of(name),
+    template = APIS[case_id][2].sim_account
+    return replace(
+        template,
+        key=key_of(name),
         balance=balance,
-        currency={"clickatell-platform": "ZAR", "23telecom": "EUR"}.get(provider, "USD"),
-        account_sid="AC" + digest if provider == "twilio" else None,
-        entity_id="ent_" + digest[:8] if provider == "youcom" else None,
+        account_sid=None if template.account_sid is None else "AC" + digest,
+        entity_id=None if template.entity_id is None else "ent_" + digest[:8],
+        api_key_sid=None,
     )
 
 
@@ -346,6 +342,7 @@ def cells() -> list[Cell]:
                 simulated(name, provider, before),
                 slow=fault in SLOW_FAULTS,
                 via_gate=fault == REFUSED,
+                case_id=provider,
             )
             made.append(Cell(provider, fault, spec, before, before + Decimal("400.50")))
     return made
@@ -357,6 +354,7 @@ def controls() -> list[Spec]:
         Spec(
             f"{provider}-control",
             simulated(f"{provider}-control", provider, Decimal(f"{1000 + index}.10")),
+            case_id=provider,
         )
         for index, provider in enumerate(PROVIDERS)
     ]
@@ -553,7 +551,8 @@ def _check_recovered(
 
 def test_every_cell_of_the_matrix_is_a_distinct_account() -> None:
     matrix = cells()
-    assert len(matrix) == len(PROVIDERS) * len(COLUMNS) == 6 * 18
+    assert len(matrix) == len(PROVIDERS) * len(COLUMNS)
+    assert {cell.provider for cell in matrix} == set(APIS)  # every registered provider API
     assert len({cell.name for cell in matrix}) == len(matrix)
     assert len({cell.spec.sim.key for cell in matrix}) == len(matrix)
     assert set(EXPECTED_REASON) == set(COLUMNS)

@@ -15,6 +15,7 @@ from balance_exporter.metrics.reading import Reading
 from balance_exporter.metrics.snapshot import SnapshotStore
 from balance_exporter.polling.backoff import START_SPREAD
 from balance_exporter.polling.errors import PollError, Reason
+from balance_exporter.providers.telnyx import TelnyxSettings
 from balance_exporter.web.server import LANDING_CSP, RENDERER
 
 T0 = 1_767_225_600.0  # 2026-01-01 00:00:00 UTC
@@ -29,7 +30,7 @@ def account(name: str, provider: str = "telnyx") -> AccountConfig:
         provider=provider,
         interval=60.0,
         timeout=15.0,
-        secrets={"api_key": Secret(CANARY)},
+        settings=TelnyxSettings(api_key=Secret(CANARY)),
     )
 
 

@@ -47,8 +47,12 @@ from balance_exporter.demo import serve_app
 from balance_exporter.polling.errors import PollError
 from balance_exporter.polling.poll import poll
 from balance_exporter.polling.transport import new_session
-from balance_exporter.providers.registry import PROVIDERS
-from balance_exporter.simulator import responses as say
+from balance_exporter.providers.base import adapter
+from balance_exporter.providers.registry import BUILT_IN, PROVIDERS
+from balance_exporter.simulator.providers import clickatell as clickatell_sim
+from balance_exporter.simulator.providers import telecom23 as telecom23_sim
+from balance_exporter.simulator.providers import telnyx as telnyx_sim
+from balance_exporter.simulator.providers import twilio as twilio_sim
 
 CANARY = "hyg1-CANARY-5Kq8Zm3xT7"
 PASSWORD = "hyg1-PASSWORD-r8Lw2Vn"
@@ -110,6 +114,22 @@ PROBES = (
     Probe("23telecom-currency", "23telecom", f"api_key: {CANARY}", "garbled"),
 )
 NAMES = [probe.name for probe in PROBES]
+
+
+def test_every_registered_provider_api_has_a_probe() -> None:
+    probed = {
+        (probe.provider, "platform" if "api: platform" in probe.settings else "")
+        for probe in PROBES
+    }
+    missing = [
+        f"{name} {variant}".strip()
+        for name, cls in BUILT_IN.items()
+        for variant in cls.variants()
+        if (name, "" if variant in ("", "rest") else variant) not in probed
+    ]
+    assert missing == [], f"no hygiene probe for: {', '.join(missing)}"
+
+
 DEGRADED = "23telecom-degraded"
 # The fake quotes the whole Authorization header here: base64, not the canary's own letters.
 QUOTED_HEADER = "twilio-header"
@@ -212,7 +232,7 @@ def broken_problems(path: Path) -> list[str]:
         "No such file or directory",
         f"{path}: accounts[3] 'typo': unknown key 'auth_tokn' (allowed: name, provider, "
         "interval, timeout, base_url, low_balance, account_sid, auth_token, api_key_sid, "
-        "api_key_secret, auth_token_file, api_key_secret_file)",
+        "api_key_secret, region, edge, auth_token_file, api_key_secret_file)",
         f"{path}: accounts[3] 'typo': auth_token: is required (or api_key_sid + api_key_secret)",
         f"{path}: accounts[4] 'binary': api_key_file: secret.bin is not UTF-8 text",
         f"{path}: accounts[5] 'sid': account_sid: not a valid value (AC followed by 32 hex)",
@@ -256,7 +276,7 @@ async def telnyx(request: web.Request) -> web.Response:
         "upper": f"API KEY {key.upper()} REJECTED",
         "cut": f"The API key '{key[:10]}…' is not valid.",
     }[echo]
-    return say.telnyx_error(401, key if echo == "echo" else "10009", "Auth failed", detail)
+    return telnyx_sim.error(401, key if echo == "echo" else "10009", "Auth failed", detail)
 
 
 async def twilio(request: web.Request) -> web.Response:
@@ -273,17 +293,17 @@ async def twilio(request: web.Request) -> web.Response:
         return web.json_response(body, status=401)
     if echo == "header":
         header = request.headers.get("Authorization", "")
-        return say.twilio_error(401, 20003, f"Authorization '{header}' is not valid")
-    return say.twilio_error(401, 20003, f"Authenticate: auth token {token} is not valid")
+        return twilio_sim.error(401, 20003, f"Authorization '{header}' is not valid")
+    return twilio_sim.error(401, 20003, f"Authenticate: auth token {token} is not valid")
 
 
 async def clickatell(request: web.Request) -> web.Response:
-    return say.clickatell_error(401, "001", f"Authentication failed for token {_bearer(request)}")
+    return clickatell_sim.error(401, "001", f"Authentication failed for token {_bearer(request)}")
 
 
 async def clickatell_platform(request: web.Request) -> web.Response:
     key = request.headers.get("Authorization", "")
-    return say.clickatell_error(401, 1, f"Invalid API key {key}")
+    return clickatell_sim.error(401, 1, f"Invalid API key {key}")
 
 
 async def youcom(request: web.Request) -> web.Response:
@@ -298,7 +318,7 @@ async def telecom23(request: web.Request) -> web.Response:
         return web.json_response({"balance": 0, "currency": "EUR"}, headers=headers)
     if echo == "garbled":  # a 200 whose currency is the key
         return web.json_response({"balance": "1.00", "currency": key})
-    return say.telecom23_error(401, "INVALID_API_KEY", f"API key {key} is not valid")
+    return telecom23_sim.error(401, "INVALID_API_KEY", f"API key {key} is not valid")
 
 
 def echoing_app() -> web.Application:
@@ -496,6 +516,7 @@ async def test_config_check_shows_no_secret(tmp_path: Path) -> None:
             f"  {name}: {probe.provider} every 2s"
             for name, probe in zip(NAMES, PROBES, strict=True)
         ),
+        "providers: 23telecom, clickatell (rest, platform), telnyx, twilio, youcom",
         "web.yml: OK, TLS TLS12-TLS13, client certificates: NoClientCert; basic auth for 1 user(s)",
     ]
     secrets.assert_absent(out + err, "--config.check output")
@@ -580,7 +601,7 @@ async def test_poll_errors_show_no_secret(tmp_path: Path, provider_url: str) -> 
     failures: dict[str, PollError] = {}
     async with new_session() as session:
         for account in config.accounts:
-            provider = PROVIDERS[account.provider](account)
+            provider = adapter(account, PROVIDERS)
             try:
                 reading = await poll(provider, session, 0.0)
             except PollError as error:

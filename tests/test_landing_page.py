@@ -35,7 +35,7 @@ from balance_exporter.config.webconfig import load_web_config
 from balance_exporter.daemon import Daemon
 from balance_exporter.demo import serve_app
 from balance_exporter.polling.backoff import START_SPREAD
-from balance_exporter.simulator import responses as say
+from balance_exporter.simulator.providers import telnyx as telnyx_sim
 from balance_exporter.web.server import LANDING_CSP
 
 in_module_loop = pytest.mark.asyncio(loop_scope="module")
@@ -120,7 +120,7 @@ def provider_app() -> web.Application:
 
     async def telnyx(request: web.Request) -> web.Response:
         if request.headers.get("Authorization") != f"Bearer {GOOD_KEY}":
-            return say.telnyx_error(401, "10009", "Authentication failed", HTML_ERROR)
+            return telnyx_sim.error(401, "10009", "Authentication failed", HTML_ERROR)
         return web.json_response({"data": {"balance": "42.50", "currency": "USD"}})
 
     async def youcom(request: web.Request) -> web.Response:

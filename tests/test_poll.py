@@ -19,8 +19,9 @@ from balance_exporter.config.secret import FRAGMENT, Secret, redact
 from balance_exporter.metrics.reading import Reading
 from balance_exporter.polling.errors import PollError, Reason, reason_for_status
 from balance_exporter.polling.poll import poll
-from balance_exporter.providers.base import ErrorDetail, Field, Provider, Request, Response, text_of
+from balance_exporter.providers.base import ErrorDetail, Provider, Request, Response, text_of
 from balance_exporter.providers.parsing import amount, mapping
+from balance_exporter.providers.telnyx import TelnyxSettings
 
 NOW = 1_770_000_000.0
 KEY = "pk_live_canary_" + "5a4b3c2d1e0f" * 4
@@ -34,12 +35,12 @@ def default_parse(response: Response) -> Reading:
     return Reading(currency="EUR", balance=amount(body.get("balance"), "balance"))
 
 
-class Fake(Provider):
+class Fake(Provider[TelnyxSettings]):
     """A provider reduced to what poll() relies on: a request, a parser, an error reader."""
 
     name = "fake"
     default_base_url = "http://127.0.0.1:8099"
-    fields = (Field("api_key", secret=True),)
+    settings_type = TelnyxSettings
     code_reasons: ClassVar[dict[str, Reason]] = {"SLOW_DOWN": Reason.RATE_LIMITED}
 
     def __init__(self, account: AccountConfig, parser: Parser = default_parse) -> None:
@@ -66,7 +67,7 @@ def fake(parser: Parser = default_parse, *, timeout: float = 15.0) -> Fake:
         provider="fake",
         interval=300.0,
         timeout=timeout,
-        secrets={"api_key": Secret(KEY)},
+        settings=TelnyxSettings(api_key=Secret(KEY)),
     )
     return Fake(account, parser)
 
@@ -77,7 +78,9 @@ def answer(
     http.get(URL_, status=status, body=body, headers=headers or {}, response_class=MockResponse)
 
 
-async def fail(provider: Provider, session: aiohttp.ClientSession, now: float = NOW) -> PollError:
+async def fail(
+    provider: Provider[Any], session: aiohttp.ClientSession, now: float = NOW
+) -> PollError:
     with pytest.raises(PollError) as caught:
         await poll(provider, session, now)
     return caught.value

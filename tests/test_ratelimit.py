@@ -106,6 +106,14 @@ def test_ratelimit_reset_as_epoch_timestamp() -> None:
     assert wait(x_ratelimit_reset=str(int(NOW) - 45)) == 0.0
 
 
+def test_ratelimit_reset_as_epoch_milliseconds() -> None:
+    # Read as seconds, 1479308598680 would be 46,000 years away: parked for the 24 h cap.
+    assert wait(x_ratelimit_reset=str(int(NOW) * 1000 + 45_000)) == 45.0
+    assert wait(x_ratelimit_reset=str(int(NOW) * 1000 - 45_000)) == 0.0
+    assert wait(X_RateLimit_Reset="1479308598680") == 0.0  # an example from a provider, past
+    assert wait(ratelimit_reset=str(int(NOW * 1000) + 2_500)) == 2.5
+
+
 def test_header_names_are_case_insensitive() -> None:
     headers = CIMultiDict({"RETRY-AFTER": "7", "X-RateLimit-Reset": "3"})
 

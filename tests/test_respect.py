@@ -13,6 +13,7 @@ from itertools import pairwise
 
 from test_fault_matrix import (
     INTERVAL,
+    PROVIDERS,
     Spec,
     Stack,
     running_stack,
@@ -22,7 +23,6 @@ from test_fault_matrix import (
 
 from balance_exporter.polling.errors import Reason
 from balance_exporter.simulator import RateLimit
-from balance_exporter.simulator.accounts import PROVIDERS
 
 # Two requests to one account less than 50 s apart are refused with the provider's own 429.
 # A healthy exporter polls every 60 s, moved by at most 5% of that either way: 54 s at least.
@@ -32,7 +32,11 @@ N = 30  # intervals
 
 def healthy_specs() -> list[Spec]:
     return [
-        Spec(f"{provider}-healthy", simulated(f"{provider}-healthy", provider, Decimal("75.50")))
+        Spec(
+            f"{provider}-healthy",
+            simulated(f"{provider}-healthy", provider, Decimal("75.50")),
+            case_id=provider,
+        )
         for provider in PROVIDERS
     ]
 
@@ -95,7 +99,8 @@ def outage_specs() -> list[tuple[Spec, str | None, str]]:
     for provider in PROVIDERS:
         for fault, asked in ((None, "30"), ("500", "30"), ("429-bare", "30"), ("429-seconds", "1")):
             name = f"{provider}-{fault or 'control'}"
-            specs.append((Spec(name, simulated(name, provider, Decimal("42.00"))), fault, asked))
+            spec = Spec(name, simulated(name, provider, Decimal("42.00")), case_id=provider)
+            specs.append((spec, fault, asked))
     return specs
 
 
@@ -118,7 +123,7 @@ async def test_an_outage_hour_costs_the_provider_no_more_than_a_healthy_hour() -
         for spec, fault, _ in plan:
             if fault is None:
                 continue
-            provider = spec.sim.provider
+            provider = spec.case_id
             healthy = len(within(f"{provider}-control"))
             failing = within(spec.name)
             assert N * 2 - 1 <= healthy <= N * 2 + 1, f"{provider}-control: {healthy} in an hour"

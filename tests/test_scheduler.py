@@ -22,6 +22,7 @@ from balance_exporter.metrics.snapshot import SnapshotStore
 from balance_exporter.polling.backoff import JITTER, MAX_BACKOFF, START_SPREAD
 from balance_exporter.polling.errors import PollError, Reason
 from balance_exporter.polling.scheduler import Scheduler
+from balance_exporter.providers.telnyx import TelnyxSettings
 
 EPS = 1e-6
 CANARY = "canary-sched-7Qm2-do-not-leak"
@@ -30,14 +31,13 @@ CANARY = "canary-sched-7Qm2-do-not-leak"
 Behaviour = Callable[[int], Awaitable[Reading]]
 
 
-def account(name: str, interval: float = 60.0, **settings: str) -> AccountConfig:
+def account(name: str, interval: float = 60.0, key: str = CANARY) -> AccountConfig:
     return AccountConfig(
         name=name,
         provider="telnyx",
         interval=interval,
         timeout=15.0,
-        settings=settings,
-        secrets={"api_key": Secret(CANARY)},
+        settings=TelnyxSettings(api_key=Secret(key)),
     )
 
 
@@ -519,7 +519,7 @@ async def test_apply_keeps_unchanged_accounts_restarts_changed_and_stops_removed
         a_state = store.state("a")
         a_grid = polls.calls["a"][0]
 
-        changed_b = account("b", 60.0, region="eu")
+        changed_b = account("b", 60.0, key=CANARY + "-rotated")
         d = account("d", 60.0)
         await scheduler.apply([a, changed_b, d], 8)
         await clock.wait_for_sleepers(3)

@@ -22,7 +22,7 @@ from balance_exporter.polling.errors import PollError, Reason
 from balance_exporter.polling.poll import poll
 from balance_exporter.polling.transport import MAX_BODY, USER_AGENT, fetch, new_session
 from balance_exporter.providers.base import Request
-from balance_exporter.providers.youcom import YouCom
+from balance_exporter.providers.youcom import YouCom, YouComSettings
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -94,7 +94,7 @@ async def youcom_on(upstream: Upstream, handler: Handler, account_timeout: float
         interval=300.0,
         timeout=account_timeout,
         base_url=upstream.url("/"),
-        secrets={"api_key": Secret("ydc-canary-key-0000")},
+        settings=YouComSettings(api_key=Secret("ydc-canary-key-0000")),
     )
     return YouCom(account)
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from balance_exporter.config.secret import Secret
+from balance_exporter.config.settings import ProviderSettings
 
 
 @dataclass(frozen=True, eq=True)
@@ -16,18 +17,12 @@ class AccountConfig:
     interval: float
     timeout: float
     base_url: str | None = None
-    # Provider-specific plain settings (account_sid, api, currency...) and credentials.
-    settings: Mapping[str, str] = field(default_factory=dict)
-    secrets: Mapping[str, Secret] = field(default_factory=dict)
+    # The provider's own keys (account_sid, api, currency...) and credentials, typed.
+    settings: ProviderSettings = field(default_factory=ProviderSettings)
     low_balance: Decimal | None = None  # alert threshold, in the account's currency
 
-    def setting(self, key: str) -> str | None:
-        return self.settings.get(key)
+    @property
+    def secrets(self) -> Mapping[str, Secret]:
+        return self.settings.secrets()
 
-    def secret(self, key: str) -> str:
-        return self.secrets[key].reveal()
-
-    def has_secret(self, key: str) -> bool:
-        return key in self.secrets
-
-    __hash__ = None  # type: ignore[assignment]  # mappings inside: compared, never hashed
+    __hash__ = None  # type: ignore[assignment]  # secrets inside: compared, never hashed

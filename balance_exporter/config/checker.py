@@ -18,9 +18,9 @@ from urllib.parse import urlsplit
 from balance_exporter.config.account import AccountConfig
 from balance_exporter.config.durations import format_duration, parse_duration
 from balance_exporter.config.secret import Secret
+from balance_exporter.config.settings import Field, settings_fields
 from balance_exporter.config.yamlfile import Checker, read_text
 from balance_exporter.config.yamlfile import ConfigError as ConfigError
-from balance_exporter.providers.base import Field
 from balance_exporter.providers.registry import PROVIDERS
 
 DEFAULT_INTERVAL = 300.0
@@ -153,11 +153,11 @@ class _Parser(Checker[Config]):
             self.problem(where, f"provider: {message} (known: {known})")
             return None
 
-        fields = {f.name: f for f in provider.fields}
+        fields = settings_fields(provider.settings_type)
         allowed = (
             COMMON_ACCOUNT_KEYS
-            + tuple(fields)
-            + tuple(f"{f.name}_file" for f in provider.fields if f.secret)
+            + tuple(spec.name for spec in fields)
+            + tuple(f"{spec.name}_file" for spec in fields if spec.secret)
         )
         self.unknown_keys(raw, allowed, where)
 
@@ -178,26 +178,20 @@ class _Parser(Checker[Config]):
             self.check_url(base_url, where)
         low_balance = self.threshold(raw, "low_balance", where)
 
-        settings: dict[str, str] = {}
-        secrets: dict[str, Secret] = {}
-        for spec in provider.fields:
-            if spec.secret:
-                secret = self.secret(raw, spec, where)
-                if secret is not None:
-                    secrets[spec.name] = secret
-            else:
-                value = self.setting(raw, spec, where)
-                if value is not None:
-                    settings[spec.name] = value
+        values: dict[str, object] = {}
+        for spec in fields:
+            values[spec.name] = (
+                self.secret(raw, spec, where) if spec.secret else self.setting(raw, spec, where)
+            )
         # A secret that was given but could not be resolved has its own problem already;
         # the cross-field check counts it as given rather than report it missing too.
         given = frozenset(
             spec.name
-            for spec in provider.fields
-            if spec.secret
-            and (raw.get(spec.name) is not None or raw.get(f"{spec.name}_file") is not None)
+            for spec in fields
+            if raw.get(spec.name) is not None
+            or (spec.secret and raw.get(f"{spec.name}_file") is not None)
         )
-        for key, message in provider.check(settings, given):
+        for key, message in provider.check(values, given, base_url):
             self.problem(where, f"{key}: {message}")
         if name is None or len(self.problems) > count:
             return None
@@ -207,8 +201,7 @@ class _Parser(Checker[Config]):
             interval=account_interval,
             timeout=account_timeout,
             base_url=base_url,
-            settings=settings,
-            secrets=secrets,
+            settings=provider.settings_type(**values),
             low_balance=low_balance,
         )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import aiohttp
 
@@ -14,7 +15,7 @@ from balance_exporter.polling.transport import Request, fetch
 from balance_exporter.providers.base import Provider
 
 
-async def poll(provider: Provider, session: aiohttp.ClientSession, now: float) -> Reading:
+async def poll(provider: Provider[Any], session: aiohttp.ClientSession, now: float) -> Reading:
     """A Reading, or PollError with a reason, a one-line message and any wait the provider asked."""
     account = provider.account
     request: Request | None = None
@@ -46,7 +47,7 @@ async def poll(provider: Provider, session: aiohttp.ClientSession, now: float) -
         ) from None
 
 
-def hidden(provider: Provider, request: Request | None) -> list[Secret]:
+def hidden(provider: Provider[Any], request: Request | None) -> list[Secret]:
     """The account's secrets and its credentials as sent: an echoed Authorization header shows
     them encoded (HTTP Basic is base64 of user:secret), which no secret's own text matches."""
     secrets = list(provider.account.secrets.values())

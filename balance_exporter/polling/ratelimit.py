@@ -9,6 +9,9 @@ from email.utils import parsedate_to_datetime
 
 # Longest wait we accept from a header: protects against a bogus far-future date.
 MAX_WAIT = 24 * 3600.0
+# Beyond these a reset value is an epoch time, not a delta: in seconds, then milliseconds.
+EPOCH_SECONDS = 1e9
+EPOCH_MILLISECONDS = 1e12
 
 
 def requested_wait(headers: Mapping[str, str], now: float) -> float | None:
@@ -45,8 +48,11 @@ def _seconds(value: str | None, now: float) -> float | None:
         return max(0.0, moment.timestamp() - now)
     if not _plausible(seconds):
         return None
-    # Some providers send the reset as an epoch timestamp rather than a delta.
-    if seconds > 1_000_000_000:
+    # Some providers send the reset as an epoch timestamp rather than a delta, and some of
+    # those in milliseconds (1479308598680).
+    if seconds > EPOCH_MILLISECONDS:
+        return max(0.0, seconds / 1000.0 - now)
+    if seconds > EPOCH_SECONDS:
         return max(0.0, seconds - now)
     return seconds
 

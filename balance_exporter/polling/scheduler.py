@@ -22,6 +22,7 @@ from balance_exporter.polling.backoff import failure_delay, first_delay, next_he
 from balance_exporter.polling.clock import Clock
 from balance_exporter.polling.errors import PollError, Reason
 from balance_exporter.polling.poll import poll
+from balance_exporter.providers.base import adapter
 from balance_exporter.providers.registry import PROVIDERS
 
 log = logging.getLogger("balance_exporter.scheduler")
@@ -119,7 +120,7 @@ class Scheduler:
     async def _poll_provider(self, account: AccountConfig) -> Reading:
         if self.session is None:
             raise RuntimeError("Scheduler needs an HTTP session to poll providers")
-        provider = PROVIDERS[account.provider](account)
+        provider = adapter(account, PROVIDERS)
         return await poll(provider, self.session, self.clock.time())
 
     async def _cancel(self, names: list[str]) -> None:

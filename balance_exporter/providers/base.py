@@ -1,37 +1,29 @@
 """What every provider adapter supplies, and the shared shapes it works with.
 
-An adapter describes its config fields, builds the one request a poll sends and reads
-the answer. Sending, timeouts, size limits, rate-limit headers and the generic reading of
-HTTP statuses live in polling.transport and polling.poll, once for all providers.
+An adapter declares its settings (a frozen dataclass of config keys), builds the one request
+a poll sends and reads the answer. Sending, timeouts, size limits, rate-limit headers and the
+generic reading of HTTP statuses live in polling/, once for all providers.
 """
 
 from __future__ import annotations
 
-import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from balance_exporter.config.account import AccountConfig
+from balance_exporter.config.settings import ProviderSettings
 from balance_exporter.metrics.reading import Reading
 from balance_exporter.polling.errors import PollError, Reason, reason_for_status
 from balance_exporter.polling.transport import Request as Request
 from balance_exporter.polling.transport import Response as Response
 from balance_exporter.polling.transport import one_line
 
+S = TypeVar("S", bound=ProviderSettings)
 
-@dataclass(frozen=True)
-class Field:
-    """A provider-specific config key."""
-
-    name: str
-    secret: bool = False
-    required: bool = True
-    choices: tuple[str, ...] = ()
-    default: str | None = None
-    pattern: re.Pattern[str] | None = None
-    help: str = ""
+# A config problem found across keys: (the key, what is wrong).
+Problem = tuple[str, str]
 
 
 @dataclass(frozen=True)
@@ -42,19 +34,39 @@ class ErrorDetail:
     text: str | None = None
 
 
-class Provider(ABC):
+class Provider(ABC, Generic[S]):
+    """One provider's API. ``name`` is the config's ``provider:`` value and the label."""
+
     name: ClassVar[str]
     default_base_url: ClassVar[str]
-    fields: ClassVar[tuple[Field, ...]]
+    settings_type: ClassVar[type[ProviderSettings]] = ProviderSettings
+    # For a provider with several APIs: the value of the setting that picks this one.
+    variant: ClassVar[str] = ""
     # The provider's own error codes that say more than the HTTP status does.
     code_reasons: ClassVar[Mapping[str, Reason]] = {}
 
     def __init__(self, account: AccountConfig) -> None:
+        if not isinstance(account.settings, self.settings_type):
+            raise TypeError(f"{self.name} needs {self.settings_type.__name__}")
         self.account = account
+        self.settings: S = account.settings  # type: ignore[assignment]  # checked just above
 
     @classmethod
-    def check(cls, settings: Mapping[str, str], secrets: frozenset[str]) -> list[tuple[str, str]]:
-        """Cross-field problems as (key, message) pairs; single fields are checked generically."""
+    def variants(cls) -> Mapping[str, type[Provider[Any]]]:
+        """Every API of this provider, by variant name ("" for a provider with one API)."""
+        return {cls.variant: cls}
+
+    @classmethod
+    def adapter_for(cls, settings: ProviderSettings) -> type[Provider[Any]]:
+        """The class that polls an account with these settings."""
+        return cls
+
+    @classmethod
+    def check(
+        cls, values: Mapping[str, object], given: frozenset[str], base_url: str | None
+    ) -> list[Problem]:
+        """Problems across keys; ``given`` names the keys present in the file (secrets that
+        could not be read included). Single keys are checked by the config checker."""
         return []
 
     @property
@@ -90,6 +102,11 @@ class Provider(ABC):
         if detail.text:
             message += f": {one_line(detail.text)}"
         return PollError(reason, message, status=status, code=detail.code)
+
+
+def adapter(account: AccountConfig, providers: Mapping[str, type[Provider[Any]]]) -> Provider[Any]:
+    """The adapter that polls ``account``, its API chosen by its settings."""
+    return providers[account.provider].adapter_for(account.settings)(account)
 
 
 def text_of(value: Any) -> str | None:

@@ -9,11 +9,14 @@ without a zone; errors are classified on ``error_code``, never on the descriptio
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from balance_exporter.config.secret import Secret
+from balance_exporter.config.settings import ProviderSettings, secret
 from balance_exporter.metrics.reading import Reading
 from balance_exporter.polling.errors import Reason
-from balance_exporter.providers.base import ErrorDetail, Field, Provider, Request, Response, text_of
+from balance_exporter.providers.base import ErrorDetail, Provider, Request, Response, text_of
 from balance_exporter.providers.parsing import (
     amount,
     currency,
@@ -27,10 +30,15 @@ DEGRADED_STATUSES = ("partial", "unavailable")
 UPDATED_FORMAT = "%Y.%m.%d %H:%M:%S"
 
 
-class Telecom23(Provider):
+@dataclass(frozen=True, kw_only=True)
+class Telecom23Settings(ProviderSettings):
+    api_key: Secret = secret()
+
+
+class Telecom23(Provider[Telecom23Settings]):
     name = "23telecom"
     default_base_url = "https://restlink23telecom.com"
-    fields = (Field("api_key", secret=True),)
+    settings_type = Telecom23Settings
     code_reasons: ClassVar[Mapping[str, Reason]] = {
         "UNAUTHORIZED": Reason.AUTH,
         "INVALID_API_KEY": Reason.AUTH,
@@ -47,7 +55,7 @@ class Telecom23(Provider):
     def request(self) -> Request:
         return Request(
             f"{self.base_url}/api/v1/user/balance",
-            {"X-API-Key": self.account.secret("api_key")},
+            {"X-API-Key": self.settings.api_key.reveal()},
         )
 
     def parse(self, response: Response) -> Reading:

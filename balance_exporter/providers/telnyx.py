@@ -1,29 +1,41 @@
-"""Telnyx: GET /v2/balance with a Bearer key; amounts are strings in major units."""
+"""Telnyx: GET /v2/balance with a Bearer key; amounts are strings in major units.
+
+A credit account reports a negative balance beside its credit limit and available credit,
+and may leave ``pending`` out.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from balance_exporter.config.secret import Secret
+from balance_exporter.config.settings import ProviderSettings, secret
 from balance_exporter.metrics.reading import Reading
 from balance_exporter.polling.errors import Reason
-from balance_exporter.providers.base import ErrorDetail, Field, Provider, Request, Response, text_of
+from balance_exporter.providers.base import ErrorDetail, Provider, Request, Response, text_of
 from balance_exporter.providers.parsing import currency, invalid, mapping, optional_amount
 
 FIGURES = ("balance", "credit_limit", "pending", "available_credit")
 
 
-class Telnyx(Provider):
+@dataclass(frozen=True, kw_only=True)
+class TelnyxSettings(ProviderSettings):
+    api_key: Secret = secret(help="API v2 key")
+
+
+class Telnyx(Provider[TelnyxSettings]):
     name = "telnyx"
     default_base_url = "https://api.telnyx.com"
-    fields = (Field("api_key", secret=True, help="API v2 key"),)
+    settings_type = TelnyxSettings
     # 10009: authentication failed; 10010: authorization failed.
     code_reasons: ClassVar[Mapping[str, Reason]] = {"10009": Reason.AUTH, "10010": Reason.AUTH}
 
     def request(self) -> Request:
         return Request(
             f"{self.base_url}/v2/balance",
-            {"Authorization": f"Bearer {self.account.secret('api_key')}"},
+            {"Authorization": f"Bearer {self.settings.api_key.reveal()}"},
         )
 
     def parse(self, response: Response) -> Reading:

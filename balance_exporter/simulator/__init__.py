@@ -2,6 +2,6 @@
 
 from balance_exporter.simulator.accounts import SimAccount
 from balance_exporter.simulator.app import RateLimit, Simulator
-from balance_exporter.simulator.responses import FAULTS
+from balance_exporter.simulator.faults import FAULTS
 
 __all__ = ["FAULTS", "RateLimit", "SimAccount", "Simulator"]

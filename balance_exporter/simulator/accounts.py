@@ -8,14 +8,14 @@ from typing import Any
 
 from balance_exporter.simulator.scenarios import Scenario
 
-# The simulator's provider names; Clickatell's two APIs are two providers here.
-PROVIDERS = ("telnyx", "twilio", "clickatell", "clickatell-platform", "youcom", "23telecom")
-STATES = ("ok", "setup", "degraded", "degraded-header", "subaccount", "subaccount-404")
-
 
 @dataclass
 class SimAccount:
-    """``key`` is the credential the exporter must present (Twilio: the auth token)."""
+    """``key`` is the credential the exporter must present (Twilio: the auth token).
+
+    ``provider`` is the exporter's provider name and ``variant`` the API, for a provider with
+    several, as the exporter's config picks it (Clickatell: ``rest`` or ``platform``).
+    """
 
     provider: str
     key: str
@@ -32,10 +32,7 @@ class SimAccount:
     scenario: Scenario | None = None
     served: Decimal | None = None  # the balance of the last trustworthy answer given
     api_key_sid: str | None = None  # Twilio: an API key (SK...) that may stand for the account
-
-    def __post_init__(self) -> None:
-        if self.provider not in PROVIDERS:
-            raise ValueError(f"unknown simulated provider {self.provider!r}")
+    variant: str = ""
 
     @property
     def credit_blocked(self) -> bool:
@@ -45,6 +42,7 @@ class SimAccount:
         """The account as the control interface shows it (the key is not shown)."""
         return {
             "provider": self.provider,
+            "variant": self.variant,
             "balance": str(self.balance),
             "currency": self.currency,
             "credit_limit": None if self.credit_limit is None else str(self.credit_limit),

@@ -1,4 +1,4 @@
-"""One aiohttp application answering as all five providers do, per their documentation.
+"""One aiohttp application answering as every simulated provider does, per its documentation.
 
 Accounts are found by their credential; a wrong one gets that provider's own 401 body.
 Each account can be given a state (setup, degraded, subaccount...), a fault or a scenario;
@@ -17,10 +17,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from aiohttp import BasicAuth, web
+from aiohttp import web
 
-from balance_exporter.simulator import responses as say
-from balance_exporter.simulator.accounts import STATES, SimAccount
+from balance_exporter.simulator.accounts import SimAccount
+from balance_exporter.simulator.faults import FAULTS, fault
+from balance_exporter.simulator.providers.base import SimProvider
+from balance_exporter.simulator.providers.registry import SIMULATED
 
 
 @dataclass
@@ -43,6 +45,14 @@ class Simulator:
     _recent: dict[str, deque[float]] = field(default_factory=dict)
 
     def add(self, name: str, account: SimAccount) -> SimAccount:
+        provider = SIMULATED.get(account.provider)
+        if provider is None:
+            raise ValueError(f"unknown simulated provider {account.provider!r}")
+        if account.variant not in provider.variants:
+            if account.variant:
+                known = ", ".join(provider.variants)
+                raise ValueError(f"{account.provider} has no API {account.variant!r} ({known})")
+            account.variant = provider.variants[0]  # the provider's default API
         self.accounts[name] = account
         return account
 
@@ -53,14 +63,9 @@ class Simulator:
 
     def app(self) -> web.Application:
         app = web.Application()
-        app.router.add_get("/v2/balance", self._bearer("telnyx"))
-        app.router.add_get("/2010-04-01/Accounts/{sid}/Balance.json", self._twilio)
-        app.router.add_get("/rest/account/balance", self._bearer("clickatell"))
-        app.router.add_get(
-            "/public-client/balance", self._header("clickatell-platform", "Authorization")
-        )
-        app.router.add_get("/v1/billing/account_balance", self._header("youcom", "X-API-Key"))
-        app.router.add_get("/api/v1/user/balance", self._header("23telecom", "X-API-Key"))
+        for provider in SIMULATED.values():
+            for route in provider.routes:
+                app.router.add_get(route.path, self._endpoint(provider, route.variant))
         app.router.add_get("/-/sim/accounts", self._list)
         app.router.add_post("/-/sim/accounts/{name}", self._change)
         app.router.add_post("/-/sim/release", self._release)
@@ -69,60 +74,33 @@ class Simulator:
 
     # --- provider endpoints ---
 
-    def _bearer(self, provider: str) -> Callable[[web.Request], Any]:
+    def _endpoint(self, provider: SimProvider, variant: str) -> Callable[[web.Request], Any]:
         async def handle(request: web.Request) -> web.StreamResponse:
-            header = request.headers.get("Authorization", "")
-            key = header.removeprefix("Bearer ") if header.startswith("Bearer ") else None
-            if provider == "clickatell" and request.headers.get("X-Version") != "1":
-                key = None  # the REST API answers only versioned requests
-            return await self._answer(provider, key, request)
+            for name, account in self.accounts.items():
+                if (
+                    account.provider == provider.name
+                    and account.variant == variant
+                    and provider.authenticates(account, request, variant)
+                ):
+                    return await self._serve(name, provider, account, request)
+            return provider.refused(401, variant)
 
         return handle
-
-    def _header(self, provider: str, name: str) -> Callable[[web.Request], Any]:
-        async def handle(request: web.Request) -> web.StreamResponse:
-            return await self._answer(provider, request.headers.get(name), request)
-
-        return handle
-
-    async def _twilio(self, request: web.Request) -> web.StreamResponse:
-        user, password = _basic_auth(request)
-        sid = request.match_info["sid"]
-        for name, account in self.accounts.items():
-            if (
-                account.provider == "twilio"
-                and account.account_sid == sid
-                and user is not None
-                and user in (account.account_sid, account.api_key_sid)
-                and password == account.key
-            ):
-                return await self._serve(name, account, request, sid)
-        return say.refused("twilio", 401)
-
-    async def _answer(
-        self, provider: str, key: str | None, request: web.Request
-    ) -> web.StreamResponse:
-        for name, account in self.accounts.items():
-            if account.provider == provider and key == account.key:
-                return await self._serve(name, account, request, "")
-        return say.refused(provider, 401)
 
     async def _serve(
-        self, name: str, account: SimAccount, request: web.Request, sid: str
+        self, name: str, provider: SimProvider, account: SimAccount, request: web.Request
     ) -> web.StreamResponse:
         self.requests[name] += 1
         if account.scenario is not None:
             account.scenario.apply(account, self.elapsed())
         wait = self._over_limit(name)
         if wait is not None:
-            return say.rate_limited(account.provider, wait)
+            return provider.rate_limited(wait, account.variant)
         if account.fault is not None:
-            return await say.fault(
-                account.fault, account, request, self.release.wait, self.wall_clock
+            return await fault(
+                account.fault, provider, account, request, self.release.wait, self.wall_clock
             )
-        if account.provider == "clickatell" and _wants_xml(request):
-            return say.clickatell_rest_xml(account)
-        return say.balance(account, sid)
+        return provider.balance(account, request)
 
     def _over_limit(self, name: str) -> int | None:
         now = self.clock()
@@ -183,10 +161,11 @@ def apply_change(account: SimAccount, change: Any) -> list[str]:
         else:
             if not balance.is_finite():
                 problems.append("balance must be a number")
-    if "state" in change and change["state"] not in STATES:
-        problems.append(f"state must be one of {', '.join(STATES)}")
-    if "fault" in change and change["fault"] is not None and change["fault"] not in say.FAULTS:
-        problems.append(f"fault must be null or one of {', '.join(say.FAULTS)}")
+    states = SIMULATED[account.provider].states
+    if "state" in change and change["state"] not in states:
+        problems.append(f"state must be one of {', '.join(states)}")
+    if "fault" in change and change["fault"] is not None and change["fault"] not in FAULTS:
+        problems.append(f"fault must be null or one of {', '.join(FAULTS)}")
     retry_after = account.retry_after
     if "retry_after" in change:
         seconds = change["retry_after"]
@@ -207,16 +186,3 @@ def apply_change(account: SimAccount, change: Any) -> list[str]:
     if "scenario" in change:
         account.scenario = None
     return []
-
-
-def _basic_auth(request: web.Request) -> tuple[str | None, str | None]:
-    try:
-        credentials = BasicAuth.decode(request.headers.get("Authorization", ""))
-    except ValueError:
-        return None, None
-    return credentials.login, credentials.password
-
-
-def _wants_xml(request: web.Request) -> bool:
-    accept = request.headers.get("Accept", "")
-    return "application/xml" in accept and "application/json" not in accept

@@ -1,0 +1,56 @@
+"""You.com: GET /v1/billing/account_balance with X-API-Key; the balance in cents.
+
+Errors are FastAPI's: ``{"detail": "text"}``, or for a request it cannot validate a list of
+``{loc, msg, type}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from aiohttp import web
+
+from balance_exporter.simulator.accounts import SimAccount
+from balance_exporter.simulator.providers.base import Route, SimProvider, json_answer
+
+
+def error(status: int, detail: Any, headers: dict[str, str] | None = None) -> web.Response:
+    return json_answer({"detail": detail}, status, headers)
+
+
+class YouComSim(SimProvider):
+    name = "youcom"
+    routes: ClassVar[tuple[Route, ...]] = (Route("/v1/billing/account_balance"),)
+
+    def credential(self, request: web.Request, variant: str) -> str | None:
+        return request.headers.get("X-API-Key")
+
+    def balance(self, account: SimAccount, request: web.Request) -> web.StreamResponse:
+        account.served = account.balance
+        cents = float(account.balance * 100)
+        return json_answer(
+            {
+                "data": {
+                    "type": "account",
+                    "id": account.entity_id or "ent_0000",
+                    "attributes": {"balance": cents},
+                }
+            }
+        )
+
+    def refused(self, status: int, variant: str) -> web.Response:
+        if status == 403:
+            return error(403, "Forbidden. API key lacks scope for this path.")
+        return error(401, "Invalid or missing API key")
+
+    def rate_limited(self, wait: int, variant: str, *, announce: bool = True) -> web.Response:
+        return error(429, "Too many requests", {"Retry-After": str(wait)} if announce else None)
+
+    def server_error(self, status: int, variant: str) -> web.Response:
+        return error(status, "Internal Server Error")
+
+    def with_amount(self, value: str, variant: str) -> dict[str, Any]:
+        return {"data": {"type": "account", "id": "x", "attributes": {"balance": value}}}
+
+    def config_settings(self, account: SimAccount) -> dict[str, str]:
+        return {"provider": "youcom", "api_key": account.key}
