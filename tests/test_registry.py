@@ -81,7 +81,8 @@ def missing_pieces() -> list[str]:
 
 
 def test_every_registered_provider_has_all_its_pieces() -> None:
-    assert missing_pieces() == []
+    missing = missing_pieces()
+    assert not missing, "registered providers lack:\n" + "\n".join(missing)
 
 
 def test_the_registry_knows_five_providers_and_their_apis() -> None:

@@ -13,8 +13,8 @@ from types import SimpleNamespace
 import pytest
 import trustme
 
-from balance_exporter.web import tls as clientcert
-from balance_exporter.web.tls import Unsupported, accept_any_client_certificate
+from balance_exporter.config import tls as clientcert
+from balance_exporter.config.tls import Unsupported, accept_any_client_certificate
 
 HANDSHAKE_ROUNDS = 20  # a TLS handshake needs a few round trips; this bounds a stuck one
 

@@ -17,9 +17,9 @@ from cryptography.hazmat.primitives import serialization
 from prometheus_harness import run_exporter
 from support import bcrypt_hash
 
+from balance_exporter.config import tls as clientcert
 from balance_exporter.config.webconfig import WebConfig, describe_web, load_web_config
 from balance_exporter.config.yamlfile import ConfigError
-from balance_exporter.web import tls as clientcert
 
 GOOD_CONFIG = Path(__file__).parent / "configs" / "good" / "minimal.yml"
 PASSWORD_CANARY = "CANARY-webconfig-plain-password-5e1d"

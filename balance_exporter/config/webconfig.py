@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from balance_exporter.config.secret import Secret
+from balance_exporter.config.tls import Unsupported, accept_any_client_certificate
 from balance_exporter.config.yamlfile import Checker, read_text
-from balance_exporter.web.tls import Unsupported, accept_any_client_certificate
 
 TOP_KEYS = ("tls_server_config", "http_server_config", "basic_auth_users")
 TLS_KEYS = (

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
-from balance_exporter.simulator.scenarios import Scenario
+
+class Scenario(Protocol):
+    """A change over time (simulator/scenarios.py), applied before each answer."""
+
+    def apply(self, account: SimAccount, elapsed: float) -> None: ...
 
 
 @dataclass

@@ -8,14 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Protocol
 
-if TYPE_CHECKING:
-    from balance_exporter.simulator.accounts import SimAccount
-
-
-class Scenario(Protocol):
-    def apply(self, account: SimAccount, elapsed: float) -> None: ...
+from balance_exporter.simulator.accounts import SimAccount
 
 
 @dataclass(frozen=True)

@@ -1,1 +1,1 @@
-"""The HTTP side: server and routes, landing page, basic auth, TLS and the listener."""
+"""The HTTP side: server and routes, landing page, basic auth and the listener."""

@@ -222,6 +222,18 @@ def faulty(fault: str, **more: Any) -> SimAccount:
 
 SIM_ANSWERS = [
     SimAnswer(
+        "invalid-request-is-fastapis-422",
+        replace(APIS[""].sim_account, state="invalid-request"),
+        422,
+        {"detail": [{"loc": ["header", "x-api-key"], "msg": "Field required", "type": "missing"}]},
+    ),
+    SimAnswer(
+        "gateway-error-says-error",
+        replace(APIS[""].sim_account, state="gateway-error"),
+        502,
+        {"error": "Bad gateway"},
+    ),
+    SimAnswer(
         "healthy",
         APIS[""].sim_account,
         200,

@@ -13,6 +13,9 @@ from aiohttp import web
 from balance_exporter.simulator.accounts import SimAccount
 from balance_exporter.simulator.providers.base import Route, SimProvider, json_answer
 
+# FastAPI's answer to a request it cannot validate: a list of problems, not a string.
+VALIDATION_DETAIL = [{"loc": ["header", "x-api-key"], "msg": "Field required", "type": "missing"}]
+
 
 def error(status: int, detail: Any, headers: dict[str, str] | None = None) -> web.Response:
     return json_answer({"detail": detail}, status, headers)
@@ -21,11 +24,17 @@ def error(status: int, detail: Any, headers: dict[str, str] | None = None) -> we
 class YouComSim(SimProvider):
     name = "youcom"
     routes: ClassVar[tuple[Route, ...]] = (Route("/v1/billing/account_balance"),)
+    # invalid-request: FastAPI's 422 with a list; gateway-error: a body that says ``error``.
+    states: ClassVar[tuple[str, ...]] = ("ok", "invalid-request", "gateway-error")
 
     def credential(self, request: web.Request, variant: str) -> str | None:
         return request.headers.get("X-API-Key")
 
     def balance(self, account: SimAccount, request: web.Request) -> web.StreamResponse:
+        if account.state == "invalid-request":
+            return error(422, VALIDATION_DETAIL)
+        if account.state == "gateway-error":
+            return json_answer({"error": "Bad gateway"}, 502)
         account.served = account.balance
         cents = float(account.balance * 100)
         return json_answer(
