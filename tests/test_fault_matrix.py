@@ -59,6 +59,7 @@ EXPECTED_REASON = {
     "429-seconds": Reason.RATE_LIMITED,
     "429-date": Reason.RATE_LIMITED,
     "429-bare": Reason.RATE_LIMITED,
+    "429-reset-ms": Reason.RATE_LIMITED,
     "401": Reason.AUTH,
     "403": Reason.AUTH,
     "malformed-json": Reason.INVALID_RESPONSE,
@@ -69,7 +70,7 @@ EXPECTED_REASON = {
     "huge-body": Reason.INVALID_RESPONSE,
 }
 ASKED_WAIT = 600  # what the faults that name a wait ask for: ten intervals
-ASKING_FAULTS = ("503-retry-after", "429-seconds", "429-date")
+ASKING_FAULTS = ("503-retry-after", "429-seconds", "429-date", "429-reset-ms")
 
 Series = tuple[str, tuple[tuple[str, str], ...]]
 Samples = dict[Series, float]

@@ -181,7 +181,7 @@ def own_answer(name: str, fault: str) -> web.Response:
     if fault in ("401", "403"):
         return provider.refused(int(fault), variant)
     if fault.startswith("429"):
-        return provider.rate_limited(30, variant, announce=fault != "429-bare")
+        return provider.rate_limited(30, variant, announce=fault in ("429-seconds", "429-date"))
     if fault == "502-html":
         return web.Response(status=502, text=HTML_502, content_type="text/html")
     if fault == "malformed-json":
@@ -201,6 +201,8 @@ def expected_fault(name: str, fault: str) -> tuple[int, dict[str, str], str, byt
         headers["Retry-After"] = "30"
     if fault == "429-date":
         headers["Retry-After"] = "Fri, 13 Feb 2026 16:27:10 GMT"
+    if fault == "429-reset-ms":  # WALL + 30 s, in milliseconds
+        headers = {"X-RateLimit-Reset": "1771000030000"}
     content_type = own.headers.get("Content-Type", "application/octet-stream")
     assert own.body is None or isinstance(own.body, bytes)
     return own.status, headers, content_type, own.body or b""
@@ -214,7 +216,7 @@ ANSWERING_FAULTS = tuple(
 
 def test_the_fault_list_is_the_one_tested_here() -> None:
     assert set(FAULTS) == {*ANSWERING_FAULTS, "hang", "reset", "huge-body", "drip"}
-    assert len(FAULTS) == 17
+    assert len(FAULTS) == 18
 
 
 @pytest.mark.parametrize("fault", ANSWERING_FAULTS)

@@ -152,7 +152,16 @@ class Case:
         return f"{self.provider}:{self.answer}"
 
 
-ERROR_FAULTS = ("401", "403", "500", "503-retry-after", "429-seconds", "429-date", "429-bare")
+ERROR_FAULTS = (
+    "401",
+    "403",
+    "500",
+    "503-retry-after",
+    "429-seconds",
+    "429-date",
+    "429-bare",
+    "429-reset-ms",
+)
 
 
 def cases() -> Iterator[Case]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Awaitable, Callable
 from email.utils import formatdate
@@ -25,6 +26,7 @@ FAULTS = (
     "429-seconds",
     "429-date",
     "429-bare",
+    "429-reset-ms",
     "401",
     "403",
     "malformed-json",
@@ -76,6 +78,10 @@ async def fault(
     if name == "429-date":  # its own answer, with the wait as an HTTP date in Retry-After
         answer = provider.rate_limited(wait, variant)
         answer.headers["Retry-After"] = formatdate(now() + wait, usegmt=True)
+        return answer
+    if name == "429-reset-ms":  # the reset as an epoch in milliseconds, as some providers send
+        answer = provider.rate_limited(wait, variant, announce=False)
+        answer.headers["X-RateLimit-Reset"] = str(math.ceil((now() + wait) * 1000))
         return answer
     if name == "429-bare":
         return provider.rate_limited(wait, variant, announce=False)
