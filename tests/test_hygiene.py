@@ -38,10 +38,12 @@ from prometheus_harness import (
     run_exporter_async,
     wait_until,
 )
+from provider_kit import every_api
 from support import bcrypt_hash, logfmt, metric_value, write_tls_auth_web_config
 
 from balance_exporter.config.checker import Config, ConfigError, load_config
 from balance_exporter.config.secret import FRAGMENT, Secret
+from balance_exporter.config.settings import settings_fields
 from balance_exporter.config.webconfig import TLSConfig, WebConfig, load_web_config
 from balance_exporter.demo import serve_app
 from balance_exporter.polling.errors import PollError
@@ -77,7 +79,7 @@ class Probe:
     echo: str  # the fake provider's behaviour, the first part of the base_url path
 
 
-PROBES = (
+PROBES: tuple[Probe, ...] = (
     Probe("telnyx-inline", "telnyx", f"api_key: {CANARY}", "echo"),
     Probe("telnyx-env-upper", "telnyx", f"api_key: ${{{ENV_VAR}}}", "upper"),
     Probe("telnyx-file-cut", "telnyx", f"api_key_file: {SECRET_FILE}", "cut"),
@@ -113,21 +115,25 @@ PROBES = (
     Probe("23telecom-degraded", "23telecom", f"api_key_file: {SECRET_FILE}", "degraded"),
     Probe("23telecom-currency", "23telecom", f"api_key: {CANARY}", "garbled"),
 )
-NAMES = [probe.name for probe in PROBES]
 
 
-def test_every_registered_provider_api_has_a_probe() -> None:
-    probed = {
-        (probe.provider, "platform" if "api: platform" in probe.settings else "")
-        for probe in PROBES
+def generic_probe(case_id: str) -> Probe:
+    """An account of every registered provider API whose answer echoes everything it was sent,
+    in the provider's own error shape; its secrets come from the environment."""
+    provider, _, api = APIS[case_id]
+    secrets = {
+        spec.name for spec in settings_fields(BUILT_IN[provider].settings_type) if spec.secret
     }
-    missing = [
-        f"{name} {variant}".strip()
-        for name, cls in BUILT_IN.items()
-        for variant in cls.variants()
-        if (name, "" if variant in ("", "rest") else variant) not in probed
+    lines = [
+        f"{key}: ${{{ENV_VAR}}}" if key in secrets else f"{key}: {value}"
+        for key, value in api.config.items()
     ]
-    assert missing == [], f"no hygiene probe for: {', '.join(missing)}"
+    return Probe(f"{case_id}-echo-all", provider, "\n    ".join(lines), f"generic/{case_id}")
+
+
+APIS = every_api()
+PROBES += tuple(generic_probe(case_id) for case_id in APIS)
+NAMES = [probe.name for probe in PROBES]
 
 
 DEGRADED = "23telecom-degraded"
@@ -321,8 +327,16 @@ async def telecom23(request: web.Request) -> web.Response:
     return telecom23_sim.error(401, "INVALID_API_KEY", f"API key {key} is not valid")
 
 
+async def echo_all(request: web.Request) -> web.Response:
+    """Whatever a request carried (headers, query string), quoted back in an error body."""
+    api = APIS[request.match_info["case"]][2]
+    sent = " ".join([*request.headers.values(), request.query_string])
+    return web.json_response(api.error(f"rejected: {sent}"), status=401)
+
+
 def echoing_app() -> web.Application:
     app = web.Application()
+    app.router.add_get("/generic/{case}/{tail:.*}", echo_all)
     app.router.add_get("/{echo}/v2/balance", telnyx)
     app.router.add_get("/{echo}/2010-04-01/Accounts/{sid}/Balance.json", twilio)
     app.router.add_get("/{echo}/rest/account/balance", clickatell)

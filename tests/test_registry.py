@@ -85,6 +85,20 @@ def test_every_registered_provider_has_all_its_pieces() -> None:
     assert not missing, "registered providers lack:\n" + "\n".join(missing)
 
 
+def test_a_provider_registers_itself_by_its_module() -> None:
+    # Every module of the providers package but the shared ones is a provider, and so on for
+    # the simulators: adding a provider edits no list.
+    adapters = ROOT / "balance_exporter" / "providers"
+    modules = {path.stem for path in adapters.glob("*.py")} - {
+        "__init__",
+        "base",
+        "parsing",
+        "registry",
+    }
+    assert {module_of(name) for name in BUILT_IN} == modules
+    assert {type(sim).__module__.rsplit(".", 1)[-1] for sim in SIMULATED.values()} == modules
+
+
 def test_the_registry_knows_five_providers_and_their_apis() -> None:
     assert describe_providers(BUILT_IN) == (
         "23telecom, clickatell (rest, platform), telnyx, twilio, youcom"
@@ -102,7 +116,7 @@ def test_every_case_table_belongs_to_a_registered_provider() -> None:
 def test_the_readme_lists_every_provider_in_the_account_keys() -> None:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     (line,) = [row for row in text.splitlines() if row.startswith("| `provider` | yes |")]
-    assert re.findall(r"`([^`]+)`", line.split("|")[3]) == list(BUILT_IN)
+    assert sorted(re.findall(r"`([^`]+)`", line.split("|")[3])) == sorted(BUILT_IN)
 
 
 # --- third-party providers -----------------------------------------------------------------------

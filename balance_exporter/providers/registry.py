@@ -1,9 +1,10 @@
 """The provider registry, keyed by the config's ``provider:`` field.
 
-Built-in providers are listed here; a pip-installed distribution adds its own through the
-entry-point group ``balance_exporter.providers``: the entry point's name is the ``provider:``
-value (and the ``provider`` label), its object the adapter class. A plugin that cannot be
-loaded, or that takes a name already registered, is a one-line ``PluginError``.
+A built-in provider registers itself by being a module of this package that defines a
+``Provider`` subclass with a ``name`` of its own. A pip-installed distribution adds its own
+through the entry-point group ``balance_exporter.providers``: the entry point's name is the
+``provider:`` value (and the ``provider`` label), its object the adapter class. A plugin that
+cannot be loaded, or that takes a name already registered, is a one-line ``PluginError``.
 """
 
 from __future__ import annotations
@@ -11,19 +12,21 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from importlib.metadata import EntryPoint, entry_points
-from typing import Any
+from typing import Any, cast
 
 from balance_exporter.config.settings import ProviderSettings
+from balance_exporter.discovery import defined_in
 from balance_exporter.providers.base import Provider
-from balance_exporter.providers.clickatell import Clickatell
-from balance_exporter.providers.telecom23 import Telecom23
-from balance_exporter.providers.telnyx import Telnyx
-from balance_exporter.providers.twilio import Twilio
-from balance_exporter.providers.youcom import YouCom
 
 ENTRY_POINT_GROUP = "balance_exporter.providers"
+# The modules of this package that are not providers.
+NOT_PROVIDERS = frozenset({"base", "parsing", "registry"})
 BUILT_IN: dict[str, type[Provider[Any]]] = {
-    cls.name: cls for cls in (Telnyx, Twilio, Clickatell, YouCom, Telecom23)
+    cls.name: cls
+    for cls in cast(
+        "list[type[Provider[Any]]]",
+        defined_in("balance_exporter.providers", Provider, NOT_PROVIDERS),
+    )
 }
 # A provider name is a label value and a config word: short, lower case, no spaces.
 NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")

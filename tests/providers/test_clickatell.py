@@ -524,7 +524,6 @@ async def test_request_is_exactly_the_documented_one(
     variant: str, more: dict[str, str], http: Any, session: aiohttp.ClientSession
 ) -> None:
     # Exactly these headers: the platform gets no X-Version and no Bearer.
-    # (``api: rest`` goes in the config: provider_for's own ``api`` parameter takes the name.)
     api = replace(APIS[variant], config={**APIS[variant].config, **more})
     mock_answer(http, api.url, api.success("1"))
     await read(provider_for(PROVIDER, api), session)

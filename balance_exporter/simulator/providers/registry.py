@@ -1,15 +1,21 @@
-"""The simulated providers, keyed like the exporter's registry (providers/registry.py)."""
+"""The simulated providers, keyed like the exporter's registry (providers/registry.py).
+
+A simulated provider registers itself by being a module of this package that defines a
+``SimProvider`` subclass with a ``name`` of its own.
+"""
 
 from __future__ import annotations
 
-from balance_exporter.simulator.providers.base import SimProvider
-from balance_exporter.simulator.providers.clickatell import ClickatellSim
-from balance_exporter.simulator.providers.telecom23 import Telecom23Sim
-from balance_exporter.simulator.providers.telnyx import TelnyxSim
-from balance_exporter.simulator.providers.twilio import TwilioSim
-from balance_exporter.simulator.providers.youcom import YouComSim
+from typing import cast
 
+from balance_exporter.discovery import defined_in
+from balance_exporter.simulator.providers.base import SimProvider
+
+NOT_SIMULATORS = frozenset({"base", "registry"})
 SIMULATED: dict[str, SimProvider] = {
-    sim.name: sim
-    for sim in (TelnyxSim(), TwilioSim(), ClickatellSim(), YouComSim(), Telecom23Sim())
+    cls.name: cls()
+    for cls in cast(
+        "list[type[SimProvider]]",
+        defined_in("balance_exporter.simulator.providers", SimProvider, NOT_SIMULATORS),
+    )
 }
