@@ -7,7 +7,6 @@ the simulator, which runs in the same process.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 
 from aiohttp import web
 from aiohttp.log import access_logger
@@ -15,17 +14,8 @@ from aiohttp.log import access_logger
 from balance_exporter.config.checker import Config, parse_config
 from balance_exporter.simulator import SimAccount, Simulator
 from balance_exporter.simulator.providers.registry import SIMULATED
-from balance_exporter.simulator.providers.telnyx import credit_account
-from balance_exporter.simulator.scenarios import (
-    DegradedAtTimes,
-    DrainAndTopUp,
-    RateLimitBursts,
-    ReadyAfter,
-)
 
 DEMO_INTERVAL = "15s"
-TWILIO_SID = "AC5e1ec7ed0000000000000000000000d1"
-TWILIO_SUB_SID = "AC5e1ec7ed0000000000000000000000d2"
 
 
 def config_settings(account: SimAccount) -> str:
@@ -35,91 +25,12 @@ def config_settings(account: SimAccount) -> str:
 
 
 def demo_accounts() -> dict[str, tuple[SimAccount, str]]:
-    """Simulated account and any further config setting (a low-balance threshold), by name."""
-    return {
-        "sms-eu": (
-            SimAccount(
-                "telnyx",
-                "demo-telnyx-eu",
-                balance=Decimal("480.00"),
-                credit_limit=Decimal("100.00"),
-                pending=Decimal("12.50"),
-                scenario=DrainAndTopUp(Decimal("500.00"), Decimal("40.00"), Decimal("6.00")),
-            ),
-            "low_balance: 100",
-        ),
-        "sms-us": (
-            credit_account("demo-telnyx-us"),
-            "",
-        ),
-        "voice": (
-            SimAccount(
-                "twilio", "demo-twilio-token", balance=Decimal("84.27"), account_sid=TWILIO_SID
-            ),
-            "low_balance: 100",
-        ),
-        "voice-subaccount": (
-            SimAccount("twilio", "demo-twilio-sub", account_sid=TWILIO_SUB_SID, state="subaccount"),
-            "",
-        ),
-        "bulk": (
-            SimAccount(
-                "clickatell",
-                "demo-clickatell-rest",
-                variant="rest",
-                balance=Decimal("3000.50"),
-                scenario=DrainAndTopUp(Decimal("3000.50"), Decimal("200.00"), Decimal("25.00")),
-            ),
-            "low_balance: 500",
-        ),
-        "bulk-za": (
-            SimAccount(
-                "clickatell",
-                "demo-clickatell-platform",
-                variant="platform",
-                balance=Decimal("1267.92865"),
-                currency="ZAR",
-                scenario=RateLimitBursts(every=300.0, lasting=45.0, after=90.0),
-            ),
-            "low_balance: 200",
-        ),
-        "search": (
-            SimAccount(
-                "youcom", "demo-youcom-a", balance=Decimal("7189.245"), entity_id="ent_demo01"
-            ),
-            "low_balance: 1000",
-        ),
-        "search-team2": (
-            SimAccount(
-                "youcom", "demo-youcom-b", balance=Decimal("7189.245"), entity_id="ent_demo01"
-            ),
-            "",
-        ),
-        "sms-uk": (
-            SimAccount(
-                "23telecom",
-                "demo-23telecom-uk",
-                balance=Decimal("1250.50"),
-                currency="EUR",
-                scenario=DegradedAtTimes(every=300.0, lasting=90.0, after=60.0),
-            ),
-            "low_balance: 100",
-        ),
-        "sms-uk-onboarding": (
-            SimAccount(
-                "23telecom",
-                "demo-23telecom-new",
-                balance=Decimal("50.00"),
-                currency="EUR",
-                scenario=ReadyAfter(120.0),
-            ),
-            "",
-        ),
-        "sms-uk-empty": (
-            SimAccount("23telecom", "demo-23telecom-empty", balance=Decimal("0"), currency="EUR"),
-            "",
-        ),
-    }
+    """Simulated account and any further config setting (a low-balance threshold), by name:
+    every simulated provider's demo accounts."""
+    accounts: dict[str, tuple[SimAccount, str]] = {}
+    for provider in SIMULATED.values():
+        accounts.update(provider.demo_accounts())
+    return accounts
 
 
 def demo_config_text(simulator_url: str, interval: str = DEMO_INTERVAL) -> str:

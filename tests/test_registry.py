@@ -68,7 +68,7 @@ def missing_pieces() -> list[str]:
                 )
     for name, variant, case_id in apis():
         if (name, variant) not in demoed:
-            missing.append(f"{case_id}: no demo account (balance_exporter/demo.py)")
+            missing.append(f"{case_id}: no demo account (its simulator's demo_accounts())")
         wanted = f"`{name}`" + (f" (`api: {variant}`" if variant else "")
         if not any(row.startswith(wanted) for row in rows):
             missing.append(f"{case_id}: no row in the README's table of providers")

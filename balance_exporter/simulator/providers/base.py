@@ -16,6 +16,9 @@ from aiohttp import web
 
 from balance_exporter.simulator.accounts import SimAccount
 
+# Demo accounts by name: the simulated account, and config lines to add (a low_balance).
+DemoAccounts = dict[str, tuple[SimAccount, str]]
+
 
 @dataclass(frozen=True)
 class Route:
@@ -61,6 +64,10 @@ class SimProvider(ABC):
     @abstractmethod
     def with_amount(self, value: str, variant: str) -> dict[str, Any]:
         """A success body whose balance is the raw JSON text ``value`` (NaN, 1,000.00...)."""
+
+    def demo_accounts(self) -> DemoAccounts:
+        """The accounts ``balance-exporter --demo`` shows of this provider, by name."""
+        return {}
 
     @abstractmethod
     def config_settings(self, account: SimAccount) -> dict[str, str]:

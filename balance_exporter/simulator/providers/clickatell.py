@@ -8,12 +8,14 @@ integration not active) → 400, 19 → 503, 20 → 402, 43 (rate limit) → 400
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from aiohttp import web
 
 from balance_exporter.simulator.accounts import SimAccount
-from balance_exporter.simulator.providers.base import Route, SimProvider, json_answer
+from balance_exporter.simulator.providers.base import DemoAccounts, Route, SimProvider, json_answer
+from balance_exporter.simulator.scenarios import DrainAndTopUp, RateLimitBursts
 
 # The platform's states that answer one of its documented error codes.
 PLATFORM_STATES = {
@@ -94,6 +96,31 @@ class ClickatellSim(SimProvider):
         if variant == "platform":
             return {"balance": value, "currency": "ZAR"}
         return {"data": {"balance": value}}
+
+    def demo_accounts(self) -> DemoAccounts:
+        return {
+            "bulk": (
+                SimAccount(
+                    "clickatell",
+                    "demo-clickatell-rest",
+                    variant="rest",
+                    balance=Decimal("3000.50"),
+                    scenario=DrainAndTopUp(Decimal("3000.50"), Decimal("200.00"), Decimal("25.00")),
+                ),
+                "low_balance: 500",
+            ),
+            "bulk-za": (
+                SimAccount(
+                    "clickatell",
+                    "demo-clickatell-platform",
+                    variant="platform",
+                    balance=Decimal("1267.92865"),
+                    currency="ZAR",
+                    scenario=RateLimitBursts(every=300.0, lasting=45.0, after=90.0),
+                ),
+                "low_balance: 200",
+            ),
+        }
 
     def config_settings(self, account: SimAccount) -> dict[str, str]:
         return {"provider": "clickatell", "api": account.variant or "rest", "api_key": account.key}

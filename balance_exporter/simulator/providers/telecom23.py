@@ -7,12 +7,14 @@ errors ``{"status": false, "error_code", "description"}``; a 429 has no body or 
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from aiohttp import web
 
 from balance_exporter.simulator.accounts import SimAccount
-from balance_exporter.simulator.providers.base import Route, SimProvider, json_answer
+from balance_exporter.simulator.providers.base import DemoAccounts, Route, SimProvider, json_answer
+from balance_exporter.simulator.scenarios import DegradedAtTimes, ReadyAfter
 
 HTML_429 = "<html><body><h1>429 Too Many Requests</h1></body></html>"
 
@@ -89,6 +91,36 @@ class Telecom23Sim(SimProvider):
 
     def with_amount(self, value: str, variant: str) -> dict[str, Any]:
         return {"balance": value, "currency": "EUR"}
+
+    def demo_accounts(self) -> DemoAccounts:
+        return {
+            "sms-uk": (
+                SimAccount(
+                    "23telecom",
+                    "demo-23telecom-uk",
+                    balance=Decimal("1250.50"),
+                    currency="EUR",
+                    scenario=DegradedAtTimes(every=300.0, lasting=90.0, after=60.0),
+                ),
+                "low_balance: 100",
+            ),
+            "sms-uk-onboarding": (
+                SimAccount(
+                    "23telecom",
+                    "demo-23telecom-new",
+                    balance=Decimal("50.00"),
+                    currency="EUR",
+                    scenario=ReadyAfter(120.0),
+                ),
+                "",
+            ),
+            "sms-uk-empty": (
+                SimAccount(
+                    "23telecom", "demo-23telecom-empty", balance=Decimal("0"), currency="EUR"
+                ),
+                "",
+            ),
+        }
 
     def config_settings(self, account: SimAccount) -> dict[str, str]:
         return {"provider": "23telecom", "api_key": account.key}

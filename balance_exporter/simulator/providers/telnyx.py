@@ -11,7 +11,8 @@ from typing import Any, ClassVar
 from aiohttp import web
 
 from balance_exporter.simulator.accounts import SimAccount
-from balance_exporter.simulator.providers.base import Route, SimProvider, json_answer
+from balance_exporter.simulator.providers.base import DemoAccounts, Route, SimProvider, json_answer
+from balance_exporter.simulator.scenarios import DrainAndTopUp
 
 RATE_LIMIT = 20  # what x-ratelimit-limit announces: requests per window and key
 
@@ -85,6 +86,25 @@ class TelnyxSim(SimProvider):
 
     def with_amount(self, value: str, variant: str) -> dict[str, Any]:
         return {"data": {"balance": value, "currency": "USD"}}
+
+    def demo_accounts(self) -> DemoAccounts:
+        return {
+            "sms-eu": (
+                SimAccount(
+                    "telnyx",
+                    "demo-telnyx-eu",
+                    balance=Decimal("480.00"),
+                    credit_limit=Decimal("100.00"),
+                    pending=Decimal("12.50"),
+                    scenario=DrainAndTopUp(Decimal("500.00"), Decimal("40.00"), Decimal("6.00")),
+                ),
+                "low_balance: 100",
+            ),
+            "sms-us": (
+                credit_account("demo-telnyx-us"),
+                "",
+            ),
+        }
 
     def config_settings(self, account: SimAccount) -> dict[str, str]:
         return {"provider": "telnyx", "api_key": account.key}

@@ -7,13 +7,16 @@ for it. A subaccount answers a null balance, or 404 code 20404. Errors carry ``c
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from aiohttp import BasicAuth, web
 
 from balance_exporter.simulator.accounts import SimAccount
-from balance_exporter.simulator.providers.base import Route, SimProvider, json_answer
+from balance_exporter.simulator.providers.base import DemoAccounts, Route, SimProvider, json_answer
 
+DEMO_SID = "AC5e1ec7ed0000000000000000000000d1"
+DEMO_SUB_SID = "AC5e1ec7ed0000000000000000000000d2"
 AUTHENTICATE_DETAIL = "Your AccountSid or AuthToken was incorrect."
 
 
@@ -85,6 +88,22 @@ class TwilioSim(SimProvider):
 
     def with_amount(self, value: str, variant: str) -> dict[str, Any]:
         return {"balance": value, "currency": "USD", "account_sid": None}
+
+    def demo_accounts(self) -> DemoAccounts:
+        return {
+            "voice": (
+                SimAccount(
+                    "twilio", "demo-twilio-token", balance=Decimal("84.27"), account_sid=DEMO_SID
+                ),
+                "low_balance: 100",
+            ),
+            "voice-subaccount": (
+                SimAccount(
+                    "twilio", "demo-twilio-sub", account_sid=DEMO_SUB_SID, state="subaccount"
+                ),
+                "",
+            ),
+        }
 
     def config_settings(self, account: SimAccount) -> dict[str, str]:
         return {

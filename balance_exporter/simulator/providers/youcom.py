@@ -6,12 +6,13 @@ Errors are FastAPI's: ``{"detail": "text"}``, or for a request it cannot validat
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from aiohttp import web
 
 from balance_exporter.simulator.accounts import SimAccount
-from balance_exporter.simulator.providers.base import Route, SimProvider, json_answer
+from balance_exporter.simulator.providers.base import DemoAccounts, Route, SimProvider, json_answer
 
 # FastAPI's answer to a request it cannot validate: a list of problems, not a string.
 VALIDATION_DETAIL = [{"loc": ["header", "x-api-key"], "msg": "Field required", "type": "missing"}]
@@ -60,6 +61,22 @@ class YouComSim(SimProvider):
 
     def with_amount(self, value: str, variant: str) -> dict[str, Any]:
         return {"data": {"type": "account", "id": "x", "attributes": {"balance": value}}}
+
+    def demo_accounts(self) -> DemoAccounts:
+        return {
+            "search": (
+                SimAccount(
+                    "youcom", "demo-youcom-a", balance=Decimal("7189.245"), entity_id="ent_demo01"
+                ),
+                "low_balance: 1000",
+            ),
+            "search-team2": (
+                SimAccount(
+                    "youcom", "demo-youcom-b", balance=Decimal("7189.245"), entity_id="ent_demo01"
+                ),
+                "",
+            ),
+        }
 
     def config_settings(self, account: SimAccount) -> dict[str, str]:
         return {"provider": "youcom", "api_key": account.key}
