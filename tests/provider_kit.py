@@ -64,13 +64,6 @@ class Api:
     error: Callable[[str], Any]  # an error body carrying ``text``, with no code that decides
     sim_account: SimAccount  # a healthy simulated account of this API
     sim_request: tuple[str, Mapping[str, str]]  # the documented request for it: path, headers
-    # The currency label the exporter gives the simulated balance, when not the account's own
-    # (a count of credits).
-    sim_currency: str | None = None
-
-    @property
-    def currency_label(self) -> str:
-        return self.sim_currency or self.sim_account.currency
 
     @property
     def path(self) -> str:

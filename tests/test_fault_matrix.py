@@ -37,6 +37,7 @@ from balance_exporter.demo import config_settings, serve_app, start_simulator
 from balance_exporter.logs import JsonFormatter
 from balance_exporter.polling.errors import Reason
 from balance_exporter.simulator import FAULTS, RateLimit, SimAccount, Simulator
+from balance_exporter.simulator.providers.registry import SIMULATED
 from balance_exporter.web.server import RENDERER
 
 APIS = every_api()  # case id -> (provider, variant, Api): the matrix's rows
@@ -96,7 +97,7 @@ class Spec:
 
     @property
     def currency(self) -> str:
-        return APIS[self.case_id][2].currency_label
+        return SIMULATED[self.provider].shown(self.sim, self.sim.balance).currency
 
     @property
     def labels(self) -> dict[str, str]:

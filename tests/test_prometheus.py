@@ -13,7 +13,6 @@ import time
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from subprocess import PIPE
@@ -37,6 +36,7 @@ from balance_exporter.demo import demo_accounts
 from balance_exporter.polling.backoff import JITTER
 from balance_exporter.polling.errors import Reason
 from balance_exporter.providers.registry import BUILT_IN
+from balance_exporter.simulator.providers.registry import SIMULATED
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -132,12 +132,9 @@ async def all_accounts_scraped(prometheus: Prometheus, job: str = JOB) -> None:
     await wait_until(scraped, f"every account's first poll in Prometheus ({job})", FIRST_POLLS)
 
 
-def _updated_timestamp(text: str) -> float:
-    return datetime.strptime(text, "%Y.%m.%d %H:%M:%S").replace(tzinfo=UTC).timestamp()
-
-
 def expected_series(simulated: dict[str, dict[str, Any]]) -> dict[SeriesKey, float]:
-    """What the exporter must show for the simulator's state (its last answers)."""
+    """What the exporter must show for the simulator's state (its last answers), as each
+    simulated provider says its answers read."""
     expected: dict[SeriesKey, float] = {}
 
     def put(metric: str, value: float | Decimal, **labels: str) -> None:
@@ -145,35 +142,26 @@ def expected_series(simulated: dict[str, dict[str, Any]]) -> dict[SeriesKey, flo
 
     for name, sim in simulated.items():
         demo = DEMO[name]
+        provider = SIMULATED[sim["provider"]]
         account = {"provider": sim["provider"], "account": name}
         put("poll_interval_seconds", INTERVAL, **account)
-        if sim["state"].startswith("subaccount"):  # no balance of its own: every poll fails
+        degraded, setup = sim["state"].startswith("degraded"), sim["state"] == "setup"
+        if sim["state"] != "ok" and not (degraded or setup):  # an error state: polls fail
             put("up", 0, **account)
             continue
         put("up", 1, **account)
-        put("degraded", sim["state"] in ("degraded", "degraded-header"), **account)
-        put("account_ready", sim["state"] != "setup", **account)
-        if sim["provider"] == "twilio":
-            assert demo.account_sid is not None
-            put("account_info", 1, **account, provider_account_id=demo.account_sid)
-        if sim["provider"] == "youcom":
-            assert demo.entity_id is not None
-            put("account_info", 1, **account, provider_account_id=demo.entity_id)
+        put("degraded", degraded, **account)
+        put("account_ready", not setup, **account)
+        account_id = provider.account_id(demo)
+        if account_id is not None:
+            put("account_info", 1, **account, provider_account_id=account_id)
         if sim["served"] is None:
             continue  # never a trustworthy answer yet: no money series at all
-        served = Decimal(sim["served"])
-        currency = "credits" if sim["variant"] == "rest" else sim["currency"]  # Clickatell REST
-        money = {**account, "currency": currency}
-        put("balance", served, **money)
-        if sim["provider"] == "telnyx":
-            limit = demo.credit_limit or Decimal(0)
-            put("credit_limit", limit, **money)
-            put("available_credit", served + limit, **money)
-            if demo.pending is not None:
-                put("pending", demo.pending, **money)
-        if sim["provider"] == "23telecom":
-            put("credit_blocked", served <= 0, **account)
-            put("provider_updated_timestamp_seconds", _updated_timestamp(demo.updated), **account)
+        shown = provider.shown(demo, Decimal(sim["served"]))
+        for metric, amount in shown.money.items():
+            put(metric, amount, **account, currency=shown.currency)
+        for metric, value in shown.other.items():
+            put(metric, value, **account)
     return expected
 
 

@@ -49,7 +49,6 @@ APIS = {
         success=lambda value: {"data": {"balance": value}},
         error=lambda text: {"error": {"code": "101", "description": text}},
         sim_account=SimAccount(PROVIDER, SIM_KEY, balance=Decimal("300.50"), variant="rest"),
-        sim_currency="credits",
         sim_request=(
             REST_PATH,
             {"X-Version": "1", "Authorization": f"Bearer {SIM_KEY}", "Accept": "application/json"},

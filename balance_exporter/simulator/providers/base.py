@@ -9,7 +9,8 @@ picks one (``api: platform``): ``SimAccount.variant``.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from aiohttp import web
@@ -18,6 +19,16 @@ from balance_exporter.simulator.accounts import SimAccount
 
 # Demo accounts by name: the simulated account, and config lines to add (a low_balance).
 DemoAccounts = dict[str, tuple[SimAccount, str]]
+
+
+@dataclass(frozen=True)
+class Shown:
+    """What the exporter must show of an account's last trustworthy answer: the figures in
+    money (metric name without ``billing_``, in ``currency``) and those of the account alone."""
+
+    currency: str
+    money: dict[str, Decimal]
+    other: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -64,6 +75,14 @@ class SimProvider(ABC):
     @abstractmethod
     def with_amount(self, value: str, variant: str) -> dict[str, Any]:
         """A success body whose balance is the raw JSON text ``value`` (NaN, 1,000.00...)."""
+
+    def shown(self, account: SimAccount, served: Decimal) -> Shown:
+        """What the exporter shows once ``served`` was the balance of its last good answer."""
+        return Shown(account.currency, {"balance": served})
+
+    def account_id(self, account: SimAccount) -> str | None:
+        """The provider's id of the account, where its answer gives one."""
+        return None
 
     def demo_accounts(self) -> DemoAccounts:
         """The accounts ``balance-exporter --demo`` shows of this provider, by name."""

@@ -14,7 +14,13 @@ from typing import Any, ClassVar
 from aiohttp import web
 
 from balance_exporter.simulator.accounts import SimAccount
-from balance_exporter.simulator.providers.base import DemoAccounts, Route, SimProvider, json_answer
+from balance_exporter.simulator.providers.base import (
+    DemoAccounts,
+    Route,
+    Shown,
+    SimProvider,
+    json_answer,
+)
 from balance_exporter.simulator.scenarios import DrainAndTopUp, RateLimitBursts
 
 # The platform's states that answer one of its documented error codes.
@@ -96,6 +102,11 @@ class ClickatellSim(SimProvider):
         if variant == "platform":
             return {"balance": value, "currency": "ZAR"}
         return {"data": {"balance": value}}
+
+    def shown(self, account: SimAccount, served: Decimal) -> Shown:
+        # The REST API counts credits; the platform answers in its currency.
+        currency = account.currency if account.variant == "platform" else "credits"
+        return Shown(currency, {"balance": served})
 
     def demo_accounts(self) -> DemoAccounts:
         return {

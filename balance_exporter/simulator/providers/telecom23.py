@@ -7,13 +7,20 @@ errors ``{"status": false, "error_code", "description"}``; a 429 has no body or 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
 from aiohttp import web
 
 from balance_exporter.simulator.accounts import SimAccount
-from balance_exporter.simulator.providers.base import DemoAccounts, Route, SimProvider, json_answer
+from balance_exporter.simulator.providers.base import (
+    DemoAccounts,
+    Route,
+    Shown,
+    SimProvider,
+    json_answer,
+)
 from balance_exporter.simulator.scenarios import DegradedAtTimes, ReadyAfter
 
 HTML_429 = "<html><body><h1>429 Too Many Requests</h1></body></html>"
@@ -91,6 +98,14 @@ class Telecom23Sim(SimProvider):
 
     def with_amount(self, value: str, variant: str) -> dict[str, Any]:
         return {"balance": value, "currency": "EUR"}
+
+    def shown(self, account: SimAccount, served: Decimal) -> Shown:
+        updated = datetime.strptime(account.updated, "%Y.%m.%d %H:%M:%S").replace(tzinfo=UTC)
+        other = {
+            "credit_blocked": float(served <= 0),
+            "provider_updated_timestamp_seconds": updated.timestamp(),
+        }
+        return Shown(account.currency, {"balance": served}, other)
 
     def demo_accounts(self) -> DemoAccounts:
         return {

@@ -11,7 +11,13 @@ from typing import Any, ClassVar
 from aiohttp import web
 
 from balance_exporter.simulator.accounts import SimAccount
-from balance_exporter.simulator.providers.base import DemoAccounts, Route, SimProvider, json_answer
+from balance_exporter.simulator.providers.base import (
+    DemoAccounts,
+    Route,
+    Shown,
+    SimProvider,
+    json_answer,
+)
 from balance_exporter.simulator.scenarios import DrainAndTopUp
 
 RATE_LIMIT = 20  # what x-ratelimit-limit announces: requests per window and key
@@ -86,6 +92,13 @@ class TelnyxSim(SimProvider):
 
     def with_amount(self, value: str, variant: str) -> dict[str, Any]:
         return {"data": {"balance": value, "currency": "USD"}}
+
+    def shown(self, account: SimAccount, served: Decimal) -> Shown:
+        limit = account.credit_limit or Decimal(0)
+        money = {"balance": served, "credit_limit": limit, "available_credit": served + limit}
+        if account.pending is not None:
+            money["pending"] = account.pending
+        return Shown(account.currency, money)
 
     def demo_accounts(self) -> DemoAccounts:
         return {

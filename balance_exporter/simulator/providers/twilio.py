@@ -13,7 +13,12 @@ from typing import Any, ClassVar
 from aiohttp import BasicAuth, web
 
 from balance_exporter.simulator.accounts import SimAccount
-from balance_exporter.simulator.providers.base import DemoAccounts, Route, SimProvider, json_answer
+from balance_exporter.simulator.providers.base import (
+    DemoAccounts,
+    Route,
+    SimProvider,
+    json_answer,
+)
 
 DEMO_SID = "AC5e1ec7ed0000000000000000000000d1"
 DEMO_SUB_SID = "AC5e1ec7ed0000000000000000000000d2"
@@ -88,6 +93,9 @@ class TwilioSim(SimProvider):
 
     def with_amount(self, value: str, variant: str) -> dict[str, Any]:
         return {"balance": value, "currency": "USD", "account_sid": None}
+
+    def account_id(self, account: SimAccount) -> str | None:
+        return account.account_sid
 
     def demo_accounts(self) -> DemoAccounts:
         return {

@@ -12,7 +12,12 @@ from typing import Any, ClassVar
 from aiohttp import web
 
 from balance_exporter.simulator.accounts import SimAccount
-from balance_exporter.simulator.providers.base import DemoAccounts, Route, SimProvider, json_answer
+from balance_exporter.simulator.providers.base import (
+    DemoAccounts,
+    Route,
+    SimProvider,
+    json_answer,
+)
 
 # FastAPI's answer to a request it cannot validate: a list of problems, not a string.
 VALIDATION_DETAIL = [{"loc": ["header", "x-api-key"], "msg": "Field required", "type": "missing"}]
@@ -61,6 +66,9 @@ class YouComSim(SimProvider):
 
     def with_amount(self, value: str, variant: str) -> dict[str, Any]:
         return {"data": {"type": "account", "id": "x", "attributes": {"balance": value}}}
+
+    def account_id(self, account: SimAccount) -> str | None:
+        return account.entity_id or "ent_0000"
 
     def demo_accounts(self) -> DemoAccounts:
         return {
