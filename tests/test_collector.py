@@ -34,6 +34,7 @@ ACCOUNT_FAMILIES = [
     "billing_polls",
     "billing_poll_failures",
     "billing_provider_updated_timestamp_seconds",
+    "billing_quota_reset_timestamp_seconds",
     "billing_account_info",
 ]
 
@@ -315,4 +316,39 @@ def test_low_balance_threshold_carries_the_money_labels_once_the_currency_is_kno
     }
     assert thresholds == {
         (("account", "sms-eu"), ("currency", "USD"), ("provider", "telnyx")): 50.0,
+    }
+
+
+def test_several_balances_of_one_answer_are_one_series_per_currency() -> None:
+    store = store_with("chat")
+    several = Reading(
+        currency="CNY",
+        balance=Decimal("110.00"),
+        other_balances=(("USD", Decimal("5.25")),),
+    )
+    read(store, T0, 0.1, several, "chat")
+    ids = {"provider": "telnyx", "account": "chat"}
+    assert of(samples(store), "billing_balance") == {
+        key("billing_balance", **ids, currency="CNY"): 110.0,
+        key("billing_balance", **ids, currency="USD"): 5.25,
+    }
+    # A currency the next answer leaves out loses its series.
+    read(store, T0 + 300, 0.1, Reading(currency="CNY", balance=Decimal("100")), "chat")
+    assert of(samples(store), "billing_balance") == {
+        key("billing_balance", **ids, currency="CNY"): 100.0
+    }
+
+
+def test_a_quota_reset_time_is_exported_where_given() -> None:
+    store = store_with("voices", "other")
+    read(
+        store,
+        T0,
+        0.1,
+        Reading(currency="credits", balance=Decimal(88000), quota_reset=T0 + 9e5),
+        "voices",
+    )
+    read(store, T0, 0.1, Reading(currency="credits", balance=Decimal(5)), "other")
+    assert of(samples(store), "billing_quota_reset_timestamp_seconds") == {
+        key("billing_quota_reset_timestamp_seconds", provider="telnyx", account="voices"): T0 + 9e5
     }

@@ -80,6 +80,11 @@ def families(snapshot: Snapshot) -> list[Metric]:
         "The provider's own as-of time of the last trustworthy figures, where given.",
         ACCOUNT,
     )
+    quota_reset = _gauge(
+        "billing_quota_reset_timestamp_seconds",
+        "When the provider's quota starts afresh, where it says.",
+        ACCOUNT,
+    )
     info = _gauge(
         "billing_account_info",
         "The provider's id of the account.",
@@ -88,7 +93,7 @@ def families(snapshot: Snapshot) -> list[Metric]:
 
     for account in snapshot.accounts:
         labels = [account.provider, account.name]
-        _account_series(account, labels, money, threshold, blocked, updated)
+        _account_series(account, labels, money, threshold, blocked, updated, quota_reset)
         if account.ready is not None:  # both known from the first valid answer on
             degraded.add_metric(labels, float(account.degraded))
             ready.add_metric(labels, float(account.ready))
@@ -119,6 +124,7 @@ def families(snapshot: Snapshot) -> list[Metric]:
         polls,
         failures,
         updated,
+        quota_reset,
         info,
         *_exporter_families(snapshot),
     ]
@@ -131,6 +137,7 @@ def _account_series(
     threshold: GaugeMetricFamily,
     blocked: GaugeMetricFamily,
     updated: GaugeMetricFamily,
+    quota_reset: GaugeMetricFamily,
 ) -> None:
     figures = account.money
     if figures is None:
@@ -139,12 +146,16 @@ def _account_series(
         value: Decimal | None = getattr(figures, key)
         if value is not None:
             family.add_metric([*labels, figures.currency], float(value))
+    for currency, balance in figures.other_balances:  # one series per further currency
+        money["balance"].add_metric([*labels, currency], float(balance))
     if account.low_balance is not None:  # labelled like the money it is compared with
         threshold.add_metric([*labels, figures.currency], float(account.low_balance))
     if figures.credit_blocked is not None:
         blocked.add_metric(labels, float(figures.credit_blocked))
     if figures.provider_updated is not None:
         updated.add_metric(labels, figures.provider_updated)
+    if figures.quota_reset is not None:
+        quota_reset.add_metric(labels, figures.quota_reset)
 
 
 def _exporter_families(snapshot: Snapshot) -> list[Metric]:

@@ -27,6 +27,9 @@ class Reading:
     ready: bool = True
     provider_updated: float | None = None
     provider_account_id: str | None = None
+    # Balances in further currencies of one answer (DeepSeek: an entry per currency).
+    other_balances: tuple[tuple[str, Decimal], ...] = ()
+    quota_reset: float | None = None  # when the provider's quota starts afresh, epoch seconds
 
     @property
     def trusted(self) -> bool:

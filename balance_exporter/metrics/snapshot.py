@@ -28,6 +28,8 @@ class Money:
     available_credit: Decimal | None = None
     credit_blocked: bool | None = None
     provider_updated: float | None = None
+    other_balances: tuple[tuple[str, Decimal], ...] = ()  # (currency, balance) beside the first
+    quota_reset: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +82,8 @@ class AccountState:
             available_credit=reading.available_credit,
             credit_blocked=reading.credit_blocked,
             provider_updated=reading.provider_updated,
+            other_balances=reading.other_balances,
+            quota_reset=reading.quota_reset,
         )
         return replace(state, money=money, last_success=now)
 

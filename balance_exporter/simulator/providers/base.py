@@ -29,6 +29,7 @@ class Shown:
     currency: str
     money: dict[str, Decimal]
     other: dict[str, float] = field(default_factory=dict)
+    more_balances: dict[str, Decimal] = field(default_factory=dict)  # by further currency
 
 
 @dataclass(frozen=True)
