@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from dataclasses import replace
 from decimal import Decimal
 from email.utils import formatdate
 from typing import Any, ClassVar
 from unittest.mock import Mock
+from urllib.parse import quote
 
 import aiohttp
 import pytest
@@ -410,6 +413,20 @@ async def test_secret_echoed_as_the_error_code_is_scrubbed(
     assert failure.reason is Reason.AUTH
     assert failure.code == "********"
     assert failure.message == "HTTP 403, fake code ********: no"
+
+
+async def test_a_key_echoed_url_encoded_is_scrubbed(
+    http: Any, session: aiohttp.ClientSession
+) -> None:
+    # A key sent in a query string comes back percent-encoded in an echoed URL.
+    key = "k3y/canary+Z9=w q&x"
+    provider = Fake(replace(fake().account, settings=TelnyxSettings(api_key=Secret(key))))
+    echoed = f"GET /balance?api_key={quote(key, safe='')} refused"
+    answer(http, json.dumps({"code": "X", "message": echoed}), status=401)
+
+    failure = await fail(provider, session)
+
+    assert failure.message == "HTTP 401, fake code X: GET /balance?api_key=******** refused"
 
 
 def test_redact() -> None:

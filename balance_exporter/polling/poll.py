@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 
@@ -49,8 +50,14 @@ async def poll(provider: Provider[Any], session: aiohttp.ClientSession, now: flo
 
 def hidden(provider: Provider[Any], request: Request | None) -> list[Secret]:
     """The account's secrets and its credentials as sent: an echoed Authorization header shows
-    them encoded (HTTP Basic is base64 of user:secret), which no secret's own text matches."""
+    them encoded (HTTP Basic is base64 of user:secret), and a key in a URL percent-encoded,
+    which no secret's own text matches."""
     secrets = list(provider.account.secrets.values())
+    secrets += [
+        Secret(quoted)
+        for secret in provider.account.secrets.values()
+        if (quoted := quote(secret.reveal(), safe="")) != secret.reveal()
+    ]
     if request is not None:
         secrets += [
             Secret(value.split(" ", 1)[-1])
