@@ -17,24 +17,42 @@ from balance_exporter.demo import demo_accounts
 from balance_exporter.polling.errors import Reason
 from balance_exporter.providers.registry import BUILT_IN
 from balance_exporter.simulator import SimAccount
-from balance_exporter.simulator.scenarios import DrainAndTopUp
+from balance_exporter.simulator.providers.base import Shown
+from balance_exporter.simulator.providers.registry import SIMULATED
+from balance_exporter.simulator.scenarios import DrainAndTopUp, ReadyAfter
 
 PROCESS_DEADLINE = 60.0
 READY_DEADLINE = 30.0  # first polls are spread over 10 s
 DEMO = {name: account for name, (account, _) in demo_accounts().items()}
 DEMO_KEYS = [account.key for account in DEMO.values()]
 PROVIDERS = set(BUILT_IN)
-# Balances of the accounts whose demo scenario leaves the balance alone.
-STEADY = {
-    "sms-us": ("telnyx", "USD", -154.29),  # a credit account
-    "voice": ("twilio", "USD", 84.27),
-    "bulk-za": ("clickatell", "ZAR", 1267.92865),
-    "search": ("youcom", "USD", 7189.245),
-    "search-team2": ("youcom", "USD", 7189.245),
-    "sms-uk": ("23telecom", "EUR", 1250.5),
-    "sms-uk-empty": ("23telecom", "EUR", 0.0),
+
+
+def _shown(account: SimAccount) -> Shown:
+    return SIMULATED[account.provider].shown(account, account.balance)
+
+
+def _has_money(account: SimAccount) -> bool:
+    """An account the demo shows a balance of: it answers, and is not in setup."""
+    return account.state == "ok" and not isinstance(account.scenario, ReadyAfter)
+
+
+# Each (account, currency) balance of the accounts whose scenario leaves the balance alone, as
+# its simulated provider says it reads, and the accounts that drain and get topped up.
+DRAINING = {
+    name: (account.provider, _shown(account).currency)
+    for name, account in DEMO.items()
+    if isinstance(account.scenario, DrainAndTopUp)
 }
-DRAINING = {"sms-eu": ("telnyx", "USD"), "bulk": ("clickatell", "credits")}
+STEADY = {
+    (name, currency): (account.provider, float(amount))
+    for name, account in DEMO.items()
+    if _has_money(account) and name not in DRAINING
+    for currency, amount in [
+        (_shown(account).currency, _shown(account).money["balance"]),
+        *_shown(account).more_balances.items(),
+    ]
+}
 
 
 def test_every_registered_provider_api_has_a_demo_account() -> None:
@@ -49,12 +67,14 @@ def test_every_registered_provider_api_has_a_demo_account() -> None:
 
 
 def _samples(exposition: str, name: str) -> dict[str, tuple[dict[str, str], float]]:
-    """Samples of ``name`` by account (one each)."""
+    """Samples of ``name`` by account (and reason, and currency where there are several)."""
     found: dict[str, tuple[dict[str, str], float]] = {}
     for family in text_string_to_metric_families(exposition):
         for sample in family.samples:
             if sample.name == name:
                 key = sample.labels.get("account", "") + "/" + sample.labels.get("reason", "")
+                if name == "billing_balance":
+                    key += "/" + sample.labels["currency"]
                 assert key not in found, (name, key)
                 found[key] = (sample.labels, sample.value)
     return found
@@ -78,11 +98,13 @@ def _drained(account: SimAccount, seconds: float) -> set[float]:
 
 def _balances_are_the_demo_ones(exposition: str, seconds: float) -> None:
     balances = _samples(exposition, "billing_balance")
-    assert {labels["account"] for labels, _ in balances.values()} == set(STEADY) | set(DRAINING)
+    assert {labels["account"] for labels, _ in balances.values()} == {
+        name for name, _ in STEADY
+    } | set(DRAINING)
     for labels, value in balances.values():
         name = labels["account"]
-        if name in STEADY:
-            assert (labels["provider"], labels["currency"], value) == STEADY[name]
+        if (name, labels["currency"]) in STEADY:
+            assert (labels["provider"], value) == STEADY[name, labels["currency"]]
         else:
             assert (labels["provider"], labels["currency"]) == DRAINING[name]
             assert value in _drained(DEMO[name], seconds), (name, value)

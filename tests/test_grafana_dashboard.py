@@ -62,8 +62,11 @@ BALANCES = "Balance and available credit in $currency"
 FORECAST = "Days until zero at the last day's rate"
 
 JOB = "demo"
-DEMO = demo_accounts()
+# The panels are checked on the demo accounts of these providers, whose states the checks
+# below name; every provider's series have the same names and labels, so the queries that
+# pass here serve them all.
 PROVIDERS = {"telnyx", "twilio", "clickatell", "youcom", "23telecom"}
+DEMO = {name: demo for name, demo in demo_accounts().items() if demo[0].provider in PROVIDERS}
 STILL = {"bulk-za", "sms-uk"}  # their rate-limit bursts and degraded spells are switched off
 CURRENCIES = {"USD", "credits", "ZAR", "EUR"}  # of the demo accounts that report money
 INTERVAL = 15.0  # the demo's poll interval
@@ -451,6 +454,7 @@ def test_provisioning_points_at_the_compose_prometheus_and_dashboard_folder() ->
 def config_text(simulator_url: str) -> str:
     """The demo config with a low-balance threshold on every account."""
     document = yaml.safe_load(demo_config_text(simulator_url))
+    document["accounts"] = [a for a in document["accounts"] if a["name"] in DEMO]
     for account in document["accounts"]:
         account.setdefault("low_balance", THRESHOLDS.get(account["name"], DEFAULT_THRESHOLD))
     return yaml.safe_dump(document, sort_keys=False)

@@ -127,6 +127,7 @@ def generic_probe(case_id: str) -> Probe:
     lines = [
         f"{key}: ${{{ENV_VAR}}}" if key in secrets else f"{key}: {value}"
         for key, value in api.config.items()
+        if key != "base_url"  # the probe's own comes last
     ]
     return Probe(f"{case_id}-echo-all", provider, "\n    ".join(lines), f"generic/{case_id}")
 

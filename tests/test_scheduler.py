@@ -508,6 +508,31 @@ async def test_a_bug_in_a_poll_costs_one_poll_not_the_loop(
         assert CANARY not in repr(record.__dict__)
 
 
+async def test_a_note_on_an_answer_is_logged_once_and_again_when_it_changes(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
+    postpaid = Reading(currency="EUR", note="postpaid: no balance")
+    behaviour = scripted(
+        postpaid, postpaid, postpaid, reading(), Reading(currency="EUR", note="other")
+    )
+    async with running([account("noted", 60.0)], behaviour={"noted": behaviour}) as (
+        _,
+        clock,
+        polls,
+        store,
+    ):
+        await clock.advance(START_SPREAD + 5 * 60.0 * 1.05)
+        assert polls.count("noted") >= 5
+        assert store.state("noted").note == "other"
+    notes = [
+        r.getMessage()
+        for r in caplog.records
+        if r.getMessage() in ("postpaid: no balance", "other")
+    ]
+    assert notes == ["postpaid: no balance", "other"]
+
+
 # Reloads and stopping
 
 

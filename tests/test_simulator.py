@@ -524,13 +524,9 @@ async def test_requests_are_counted_per_account(sim: Sim) -> None:
         pass
     assert sim.simulator.requests == {"telnyx": 3, "youcom": 1, "23telecom": 2, "twilio": 1}
     listing = await sim.listing()
+    asked = {"telnyx": 3, "twilio": 1, "youcom": 1, "23telecom": 2}
     assert {name: entry["requests"] for name, entry in listing.items()} == {
-        "telnyx": 3,
-        "twilio": 1,
-        "clickatell-rest": 0,
-        "clickatell-platform": 0,
-        "youcom": 1,
-        "23telecom": 2,
+        name: asked.get(name, 0) for name in CASE_IDS
     }
 
 

@@ -30,6 +30,9 @@ class Reading:
     # Balances in further currencies of one answer (DeepSeek: an entry per currency).
     other_balances: tuple[tuple[str, Decimal], ...] = ()
     quota_reset: float | None = None  # when the provider's quota starts afresh, epoch seconds
+    # Why a valid answer shows less than one might expect (a postpaid account has no balance):
+    # logged once, and again only when it changes.
+    note: str | None = None
 
     @property
     def trusted(self) -> bool:

@@ -51,6 +51,7 @@ class AccountState:
     last_error: str | None = None
     last_reason: Reason | None = None
     provider_account_id: str | None = None
+    note: str | None = None  # the last answer's remark (Reading.note)
 
     def failure_count(self, reason: Reason) -> int:
         return self.failures[list(Reason).index(reason)]
@@ -68,6 +69,7 @@ class AccountState:
             last_error=None,
             last_reason=None,
             provider_account_id=reading.provider_account_id or self.provider_account_id,
+            note=reading.note,
         )
         if not reading.ready:
             return replace(state, money=None)  # in setup: no figures exist yet
@@ -140,6 +142,11 @@ class SnapshotStore:
 
     def state(self, name: str) -> AccountState:
         return self._states[name]
+
+    def note(self, name: str) -> str | None:
+        """The remark of the account's last answer, if the account is (still) configured."""
+        known = self._states.get(name)
+        return None if known is None else known.note
 
     def set_accounts(self, accounts: Iterable[AccountConfig]) -> None:
         """Follow a (re)loaded config: keep what is known of staying accounts, drop the rest."""

@@ -92,8 +92,9 @@ class Scheduler:
             self.store.update(account.name, lambda s: s.with_failure(outcome, now, duration))
             _log_failure(account, outcome)
             return outcome
+        noted = self.store.note(account.name)
         self.store.update(account.name, lambda s: s.with_reading(outcome, now, duration))
-        _log_reading(account, outcome)
+        _log_reading(account, outcome, noted)
         return None
 
     async def _run(self, account: AccountConfig) -> None:
@@ -159,7 +160,9 @@ def _log_failure(account: AccountConfig, failure: PollError) -> None:
     )
 
 
-def _log_reading(account: AccountConfig, reading: Reading) -> None:
+def _log_reading(account: AccountConfig, reading: Reading, noted: str | None) -> None:
+    if reading.note and reading.note != noted:  # once, not at every poll
+        log.info(reading.note, extra=_fields(account))
     if reading.degraded:
         log.info(
             "provider flags its answer as degraded; keeping the last trustworthy figures",
