@@ -37,6 +37,7 @@ from prometheus_harness import free_port
 from support import unavailable
 
 from balance_exporter.demo import demo_accounts
+from balance_exporter.providers.registry import BUILT_IN, describe_providers
 
 REPO = Path(__file__).resolve().parent.parent
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
@@ -261,7 +262,7 @@ def test_default_command_reads_the_config_file(
     assert (done.returncode, done.stdout) == (
         0,
         "/etc/balance-exporter/config.yml: OK, 1 account(s)\n  sms-eu: telnyx every 5m\n"
-        "providers: 23telecom, clickatell (rest, platform), telnyx, twilio, youcom\n",
+        f"providers: {describe_providers(BUILT_IN)}\n",
     ), done.stderr
     assert "KEY-canary-4471" not in done.stderr
 

@@ -50,7 +50,7 @@ from balance_exporter.polling.errors import PollError
 from balance_exporter.polling.poll import poll
 from balance_exporter.polling.transport import new_session
 from balance_exporter.providers.base import adapter
-from balance_exporter.providers.registry import BUILT_IN, PROVIDERS
+from balance_exporter.providers.registry import BUILT_IN, PROVIDERS, describe_providers
 from balance_exporter.simulator.providers import clickatell as clickatell_sim
 from balance_exporter.simulator.providers import telecom23 as telecom23_sim
 from balance_exporter.simulator.providers import telnyx as telnyx_sim
@@ -531,7 +531,7 @@ async def test_config_check_shows_no_secret(tmp_path: Path) -> None:
             f"  {name}: {probe.provider} every 2s"
             for name, probe in zip(NAMES, PROBES, strict=True)
         ),
-        "providers: 23telecom, clickatell (rest, platform), telnyx, twilio, youcom",
+        f"providers: {describe_providers(BUILT_IN)}",
         "web.yml: OK, TLS TLS12-TLS13, client certificates: NoClientCert; basic auth for 1 user(s)",
     ]
     secrets.assert_absent(out + err, "--config.check output")
