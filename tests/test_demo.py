@@ -34,7 +34,13 @@ def _shown(account: SimAccount) -> Shown:
 
 def _has_money(account: SimAccount) -> bool:
     """An account the demo shows a balance of: it answers, and is not in setup."""
-    return account.state == "ok" and not isinstance(account.scenario, ReadyAfter)
+    provider = SIMULATED[account.provider]
+    return (
+        account.state not in provider.failing_states
+        and account.state != "setup"
+        and not account.state.startswith("degraded")
+        and not isinstance(account.scenario, ReadyAfter)
+    )
 
 
 # Each (account, currency) balance of the accounts whose scenario leaves the balance alone, as

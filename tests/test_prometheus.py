@@ -148,7 +148,7 @@ def expected_series(simulated: dict[str, dict[str, Any]]) -> dict[SeriesKey, flo
         account = {"provider": sim["provider"], "account": name}
         put("poll_interval_seconds", INTERVAL, **account)
         degraded, setup = sim["state"].startswith("degraded"), sim["state"] == "setup"
-        if sim["state"] != "ok" and not (degraded or setup):  # an error state: polls fail
+        if sim["state"] in provider.failing_states:  # every poll fails
             put("up", 0, **account)
             continue
         put("up", 1, **account)
@@ -192,7 +192,7 @@ def accounts_by_metric() -> dict[str, set[str]]:
     failing = {
         name
         for name, account in DEMO.items()
-        if account.state not in ("ok", "setup") and not account.state.startswith("degraded")
+        if account.state in SIMULATED[account.provider].failing_states
     }
     answered = everyone - failing
     with_money = answered - setup

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from provider_kit import CASE_TABLES, case_table, module_of
 
+from balance_exporter.config.settings import settings_fields
 from balance_exporter.demo import demo_accounts
 from balance_exporter.providers.base import Provider
 from balance_exporter.providers.registry import (
@@ -116,6 +117,22 @@ def test_the_readme_lists_every_provider_in_the_account_keys() -> None:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     (line,) = [row for row in text.splitlines() if row.startswith("| `provider` | yes |")]
     assert sorted(re.findall(r"`([^`]+)`", line.split("|")[3])) == sorted(BUILT_IN)
+
+
+def test_the_readme_gives_every_providers_keys_and_names_its_secrets() -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = text.split("| provider | keys |", 1)[1].split("\n\n", 1)[0]
+    rows = {line.split("|")[1].strip(): line for line in table.splitlines()[2:]}
+    (secrets_line,) = [line for line in text.split("\n\n") if line.startswith("Secrets (")]
+    missing = []
+    for name, cls in BUILT_IN.items():
+        row = rows.get(f"`{name}`")
+        for spec in settings_fields(cls.settings_type):
+            if row is None or f"`{spec.name}`" not in row:
+                missing.append(f"{name}: key {spec.name} not in the README's provider keys")
+            if spec.secret and f"`{spec.name}`" not in secrets_line.split(")")[0]:
+                missing.append(f"{name}: secret {spec.name} not in the README's Secrets line")
+    assert not missing, "\n".join(missing)
 
 
 # --- third-party providers -----------------------------------------------------------------------

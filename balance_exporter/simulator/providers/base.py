@@ -43,6 +43,9 @@ class SimProvider(ABC):
     routes: ClassVar[tuple[Route, ...]]
     # The states an account of this provider can be put in; "ok" is the ordinary one.
     states: ClassVar[tuple[str, ...]] = ("ok",)
+    # Those of them in which every poll fails (an error answer); "setup" is an account in
+    # setup and "degraded…" a degraded answer, both valid; any other state answers a balance.
+    failing_states: ClassVar[tuple[str, ...]] = ()
 
     @property
     def variants(self) -> tuple[str, ...]:

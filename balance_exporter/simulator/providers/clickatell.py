@@ -47,6 +47,7 @@ class ClickatellSim(SimProvider):
         Route("/public-client/balance", "platform"),
     )
     states: ClassVar[tuple[str, ...]] = ("ok", *PLATFORM_STATES)
+    failing_states: ClassVar[tuple[str, ...]] = tuple(PLATFORM_STATES)  # of the platform API
 
     def credential(self, request: web.Request, variant: str) -> str | None:
         if variant == "platform":

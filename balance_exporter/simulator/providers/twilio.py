@@ -48,6 +48,7 @@ class TwilioSim(SimProvider):
     name = "twilio"
     routes: ClassVar[tuple[Route, ...]] = (Route("/2010-04-01/Accounts/{sid}/Balance.json"),)
     states: ClassVar[tuple[str, ...]] = ("ok", "subaccount", "subaccount-404")
+    failing_states: ClassVar[tuple[str, ...]] = ("subaccount", "subaccount-404")
 
     def credential(self, request: web.Request, variant: str) -> str | None:
         _, password = _basic_auth(request)

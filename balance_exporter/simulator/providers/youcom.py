@@ -32,6 +32,7 @@ class YouComSim(SimProvider):
     routes: ClassVar[tuple[Route, ...]] = (Route("/v1/billing/account_balance"),)
     # invalid-request: FastAPI's 422 with a list; gateway-error: a body that says ``error``.
     states: ClassVar[tuple[str, ...]] = ("ok", "invalid-request", "gateway-error")
+    failing_states: ClassVar[tuple[str, ...]] = ("invalid-request", "gateway-error")
 
     def credential(self, request: web.Request, variant: str) -> str | None:
         return request.headers.get("X-API-Key")
