@@ -26,6 +26,7 @@ from balance_exporter.config.checker import (
     parse_config,
 )
 from balance_exporter.config.secret import Secret
+from balance_exporter.providers.registry import PROVIDERS
 
 CONFIGS = Path(__file__).parent / "configs"
 GOOD = CONFIGS / "good"
@@ -82,7 +83,10 @@ def test_bad_config_is_refused_with_the_expected_lines(path: Path) -> None:
     problems = _problems(path)
 
     expected = path.with_suffix(".expected").read_text(encoding="utf-8").splitlines()
-    assert problems == [line.replace("{file}", str(path)) for line in expected]
+    known = ", ".join(sorted(PROVIDERS))
+    assert problems == [
+        line.replace("{file}", str(path)).replace("{providers}", known) for line in expected
+    ]
 
 
 @pytest.mark.parametrize("path", _bad_files(), ids=lambda path: path.stem)

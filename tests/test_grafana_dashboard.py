@@ -582,7 +582,7 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
             )
             async with prometheus:
                 stack = Stack(prometheus, exporter, time.time())
-                await all_accounts_scraped(prometheus, JOB)
+                await all_accounts_scraped(prometheus, JOB, len(DEMO))
                 yield stack
         assert exporter.returncode == 0, exporter.stderr
     finally:

@@ -125,11 +125,13 @@ def _key(sample: Sample) -> SeriesKey:
     return sample.labels["__name__"], frozenset(labels.items())
 
 
-async def all_accounts_scraped(prometheus: Prometheus, job: str = JOB) -> None:
+async def all_accounts_scraped(
+    prometheus: Prometheus, job: str = JOB, accounts: int = len(DEMO)
+) -> None:
     """Until every demo account's first poll is in Prometheus, scraped by ``job``."""
 
     async def scraped() -> bool:
-        return await prometheus.value(f'count(billing_up{{job="{job}"}})') == len(DEMO)
+        return await prometheus.value(f'count(billing_up{{job="{job}"}})') == accounts
 
     await wait_until(scraped, f"every account's first poll in Prometheus ({job})", FIRST_POLLS)
 
@@ -222,6 +224,13 @@ def accounts_by_metric() -> dict[str, set[str]]:
             if metric != "balance":
                 found.setdefault(f"billing_{metric}", set()).add(name)
     return {metric: names for metric, names in found.items() if names}
+
+
+def scraped_contract() -> set[str]:
+    """The metrics of the contract the demo has series of: all but the figures no demo
+    account's provider gives."""
+    occasional = {f"billing_{metric}" for metric in OCCASIONAL}
+    return (set(CONTRACT) - occasional) | (set(accounts_by_metric()) & occasional)
 
 
 COMPARED = {

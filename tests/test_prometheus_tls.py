@@ -27,7 +27,7 @@ from prometheus_harness import (
     wait_until,
 )
 from support import htpasswd_hash, write_tls_auth_web_config
-from test_prometheus import CONTRACT, all_accounts_scraped
+from test_prometheus import CONTRACT, all_accounts_scraped, scraped_contract
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -136,11 +136,11 @@ async def test_every_contract_series_is_scraped_over_tls_with_basic_auth(stack: 
             assert sample.labels["instance"] == stack.address
             name = sample.labels["__name__"]
             labels[name].add(frozenset(sample.labels) - {"__name__", "job", "instance"})
-        return set(labels) == set(CONTRACT)
+        return set(labels) == scraped_contract()
 
     await wait_until(
         whole_contract,
-        lambda: f"every contract metric; missing {sorted(set(CONTRACT) - set(labels))}",
+        lambda: f"every contract metric; missing {sorted(scraped_contract() - set(labels))}",
         FIRST_POLLS,
     )
     for name, found in labels.items():
