@@ -71,8 +71,9 @@ def documented_request(name: str, account: SimAccount | None = None) -> tuple[st
         entry for entry in APIS.values() if entry[:2] == (account.provider, account.variant)
     ]
     path, headers = api.sim_request
-    return path, {
-        key: value.replace(api.sim_account.key, account.key) for key, value in headers.items()
+    key = api.sim_account.key
+    return path.replace(key, account.key), {
+        name: value.replace(key, account.key) for name, value in headers.items()
     }
 
 

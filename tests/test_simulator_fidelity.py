@@ -195,9 +195,13 @@ async def simulator_for(case: Case) -> AsyncIterator[TestClient[web.Request, web
 
 
 def request_for(case: Case) -> tuple[str, dict[str, str]]:
-    path, headers = APIS[case.provider][2].sim_request
-    if case.wrong_key:  # the account the simulator serves then has another key
-        return path, {name: value + "-wrong" for name, value in headers.items()}
+    api = APIS[case.provider][2]
+    path, headers = api.sim_request
+    if case.wrong_key:  # another key than the account's, wherever the request carries it
+        key = api.sim_account.key
+        return path.replace(key, key + "-wrong"), {
+            name: value + "-wrong" for name, value in headers.items()
+        }
     return path, dict(headers)
 
 

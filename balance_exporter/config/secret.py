@@ -39,12 +39,18 @@ FRAGMENT = 8
 
 
 def redact(text: str, secrets: Iterable[Secret]) -> str:
-    """Blank out every secret in text, whole or as a leading piece, in any letter case."""
-    for secret in secrets:
-        value = secret.reveal()
-        if len(value) < 4:
-            continue
-        sizes = range(len(value), min(len(value), FRAGMENT) - 1, -1)
-        pattern = "|".join(re.escape(value[:size]) for size in sizes)
-        text = re.sub(pattern, "********", text, flags=re.IGNORECASE)
-    return text
+    """Blank out every secret in text, whole or as a leading piece, in any letter case.
+
+    One pass over the pieces of every secret, longest first: a secret's other forms (its
+    percent-encoding) share its first characters, and blanking one at a time would leave
+    the rest of the other visible."""
+    pieces = {
+        value[:size]
+        for value in (secret.reveal() for secret in secrets)
+        if len(value) >= 4
+        for size in range(len(value), min(len(value), FRAGMENT) - 1, -1)
+    }
+    if not pieces:
+        return text
+    pattern = "|".join(re.escape(piece) for piece in sorted(pieces, key=len, reverse=True))
+    return re.sub(pattern, "********", text, flags=re.IGNORECASE)

@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import quote
 
 import aiohttp
+from yarl import URL
 
 from balance_exporter.config.secret import Secret, redact
 from balance_exporter.metrics.reading import Reading
@@ -53,11 +54,12 @@ def hidden(provider: Provider[Any], request: Request | None) -> list[Secret]:
     them encoded (HTTP Basic is base64 of user:secret), and a key in a URL percent-encoded,
     which no secret's own text matches."""
     secrets = list(provider.account.secrets.values())
-    secrets += [
-        Secret(quoted)
-        for secret in provider.account.secrets.values()
-        if (quoted := quote(secret.reveal(), safe="")) != secret.reveal()
-    ]
+    for secret in provider.account.secrets.values():
+        value = secret.reveal()
+        quoted = quote(value, safe="")
+        # As aiohttp sends it in a query string: yarl decodes / ? : @ $ , again.
+        sent = URL("/?k=" + quoted).raw_query_string[2:]
+        secrets += [Secret(form) for form in {quoted, sent} if form != value]
     if request is not None:
         secrets += [
             Secret(value.split(" ", 1)[-1])

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from aiohttp import web
+from aiohttp import BasicAuth, web
 
 from balance_exporter.simulator.accounts import SimAccount
 
@@ -95,6 +95,15 @@ class SimProvider(ABC):
     @abstractmethod
     def config_settings(self, account: SimAccount) -> dict[str, str]:
         """The exporter's config keys (provider, credentials, api) that poll this account."""
+
+
+def basic_auth(request: web.Request) -> tuple[str | None, str | None]:
+    """The user and password of an HTTP Basic Authorization header; (None, None) without one."""
+    try:
+        credentials = BasicAuth.decode(request.headers.get("Authorization", ""))
+    except ValueError:
+        return None, None
+    return credentials.login, credentials.password
 
 
 def json_answer(

@@ -15,7 +15,7 @@ from decimal import Decimal
 from http import HTTPStatus
 from typing import Any, ClassVar
 
-from aiohttp import BasicAuth, web
+from aiohttp import web
 
 from balance_exporter.simulator.accounts import SimAccount
 from balance_exporter.simulator.providers.base import (
@@ -23,6 +23,7 @@ from balance_exporter.simulator.providers.base import (
     Route,
     Shown,
     SimProvider,
+    basic_auth,
     json_answer,
 )
 from balance_exporter.simulator.scenarios import DrainAndTopUp
@@ -87,10 +88,10 @@ class BulkSmsSim(SimProvider):
     states: ClassVar[tuple[str, ...]] = ("ok", "quota-used")
 
     def credential(self, request: web.Request, variant: str) -> str | None:
-        return _basic_auth(request)[1]
+        return basic_auth(request)[1]
 
     def authenticates(self, account: SimAccount, request: web.Request, variant: str) -> bool:
-        user, password = _basic_auth(request)
+        user, password = basic_auth(request)
         return user == username_for(account.key) and password == account.key
 
     def balance(self, account: SimAccount, request: web.Request) -> web.StreamResponse:
@@ -141,11 +142,3 @@ class BulkSmsSim(SimProvider):
             "username": username_for(account.key),
             "password": account.key,
         }
-
-
-def _basic_auth(request: web.Request) -> tuple[str | None, str | None]:
-    try:
-        credentials = BasicAuth.decode(request.headers.get("Authorization", ""))
-    except ValueError:
-        return None, None
-    return credentials.login, credentials.password

@@ -13,13 +13,14 @@ import hashlib
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from aiohttp import BasicAuth, web
+from aiohttp import web
 
 from balance_exporter.simulator.accounts import SimAccount
 from balance_exporter.simulator.providers.base import (
     DemoAccounts,
     Route,
     SimProvider,
+    basic_auth,
     json_answer,
 )
 
@@ -54,11 +55,11 @@ class Elks46Sim(SimProvider):
     routes: ClassVar[tuple[Route, ...]] = (Route("/a1/me"), Route("/a1/Me"))
 
     def credential(self, request: web.Request, variant: str) -> str | None:
-        _, password = _basic_auth(request)
+        _, password = basic_auth(request)
         return password
 
     def authenticates(self, account: SimAccount, request: web.Request, variant: str) -> bool:
-        user, password = _basic_auth(request)
+        user, password = basic_auth(request)
         return password == account.key and user == username_for(account.key)
 
     def balance(self, account: SimAccount, request: web.Request) -> web.StreamResponse:
@@ -110,11 +111,3 @@ class Elks46Sim(SimProvider):
             "username": username_for(account.key),
             "password": account.key,
         }
-
-
-def _basic_auth(request: web.Request) -> tuple[str | None, str | None]:
-    try:
-        credentials = BasicAuth.decode(request.headers.get("Authorization", ""))
-    except ValueError:
-        return None, None
-    return credentials.login, credentials.password

@@ -11,13 +11,14 @@ import hashlib
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from aiohttp import BasicAuth, web
+from aiohttp import web
 
 from balance_exporter.simulator.accounts import SimAccount
 from balance_exporter.simulator.providers.base import (
     DemoAccounts,
     Route,
     SimProvider,
+    basic_auth,
     json_answer,
 )
 
@@ -59,11 +60,11 @@ class PlivoSim(SimProvider):
     routes: ClassVar[tuple[Route, ...]] = (Route("/v1/Account/{auth_id}/"),)
 
     def credential(self, request: web.Request, variant: str) -> str | None:
-        _, password = _basic_auth(request)
+        _, password = basic_auth(request)
         return password
 
     def authenticates(self, account: SimAccount, request: web.Request, variant: str) -> bool:
-        user, password = _basic_auth(request)
+        user, password = basic_auth(request)
         expected = auth_id(account)
         return (
             request.match_info["auth_id"] == expected
@@ -109,11 +110,3 @@ class PlivoSim(SimProvider):
         if account.currency != "USD":  # the exporter's default
             settings["currency"] = account.currency
         return settings
-
-
-def _basic_auth(request: web.Request) -> tuple[str | None, str | None]:
-    try:
-        credentials = BasicAuth.decode(request.headers.get("Authorization", ""))
-    except ValueError:
-        return None, None
-    return credentials.login, credentials.password

@@ -15,13 +15,14 @@ import hashlib
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from aiohttp import BasicAuth, web
+from aiohttp import web
 
 from balance_exporter.simulator.accounts import SimAccount
 from balance_exporter.simulator.providers.base import (
     DemoAccounts,
     Route,
     SimProvider,
+    basic_auth,
     json_answer,
 )
 
@@ -146,8 +147,4 @@ def _pair(request: web.Request) -> tuple[str | None, str | None]:
     generated v2 SDK sends; both work)."""
     if "X-TM-Key" in request.headers or "X-TM-Username" in request.headers:
         return request.headers.get("X-TM-Username"), request.headers.get("X-TM-Key")
-    try:
-        credentials = BasicAuth.decode(request.headers.get("Authorization", ""))
-    except ValueError:
-        return None, None
-    return credentials.login, credentials.password
+    return basic_auth(request)

@@ -10,13 +10,14 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from aiohttp import BasicAuth, web
+from aiohttp import web
 
 from balance_exporter.simulator.accounts import SimAccount
 from balance_exporter.simulator.providers.base import (
     DemoAccounts,
     Route,
     SimProvider,
+    basic_auth,
     json_answer,
 )
 
@@ -51,11 +52,11 @@ class TwilioSim(SimProvider):
     failing_states: ClassVar[tuple[str, ...]] = ("subaccount", "subaccount-404")
 
     def credential(self, request: web.Request, variant: str) -> str | None:
-        _, password = _basic_auth(request)
+        _, password = basic_auth(request)
         return password
 
     def authenticates(self, account: SimAccount, request: web.Request, variant: str) -> bool:
-        user, password = _basic_auth(request)
+        user, password = basic_auth(request)
         return (
             account.account_sid == request.match_info["sid"]
             and user is not None
@@ -120,11 +121,3 @@ class TwilioSim(SimProvider):
             "account_sid": str(account.account_sid),
             "auth_token": account.key,
         }
-
-
-def _basic_auth(request: web.Request) -> tuple[str | None, str | None]:
-    try:
-        credentials = BasicAuth.decode(request.headers.get("Authorization", ""))
-    except ValueError:
-        return None, None
-    return credentials.login, credentials.password

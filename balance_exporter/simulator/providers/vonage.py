@@ -18,7 +18,7 @@ import uuid
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from aiohttp import BasicAuth, web
+from aiohttp import web
 
 from balance_exporter.simulator.accounts import SimAccount
 from balance_exporter.simulator.providers.base import (
@@ -26,6 +26,7 @@ from balance_exporter.simulator.providers.base import (
     Route,
     Shown,
     SimProvider,
+    basic_auth,
     json_answer,
 )
 from balance_exporter.simulator.scenarios import DrainAndTopUp
@@ -150,8 +151,6 @@ class VonageSim(SimProvider):
 
 def _presented(request: web.Request) -> tuple[str | None, str | None]:
     """The key and secret sent in the Authorization header, else as query parameters."""
-    try:
-        credentials = BasicAuth.decode(request.headers.get("Authorization", ""))
-    except ValueError:
-        return request.query.get("api_key"), request.query.get("api_secret")
-    return credentials.login, credentials.password
+    if "Authorization" in request.headers:
+        return basic_auth(request)
+    return request.query.get("api_key"), request.query.get("api_secret")
