@@ -8,6 +8,8 @@ load_config. Every secret in these files contains "CANARY": no message may show 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
@@ -26,6 +28,9 @@ from balance_exporter.config.checker import (
     parse_config,
 )
 from balance_exporter.config.secret import Secret
+from balance_exporter.config.settings import ProviderSettings, setting
+from balance_exporter.metrics.reading import Reading
+from balance_exporter.providers.base import Provider, Request, Response
 from balance_exporter.providers.registry import PROVIDERS
 
 CONFIGS = Path(__file__).parent / "configs"
@@ -490,4 +495,92 @@ def test_low_balance_thresholds_are_exact_amounts() -> None:
         Decimal("12.5"),
         Decimal("1000"),
         None,
+    ]
+
+
+# --- settings of other kinds than a string -----------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class _KindsSettings(ProviderSettings):
+    labels: Mapping[str, str] | None = setting(required=False, kind="mapping")
+    factor: Decimal | None = setting(required=False, kind="number", help="a multiplier")
+    tags: Mapping[str, str] = setting(kind="mapping")
+
+
+class _Kinds(Provider[_KindsSettings]):
+    name = "kinds"
+    default_base_url = "https://api.kinds.example"
+    settings_type = _KindsSettings
+
+    def request(self) -> Request:
+        return Request(self.base_url)
+
+    def parse(self, response: Response) -> Reading:
+        return Reading()
+
+
+@pytest.fixture
+def kinds(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(PROVIDERS, "kinds", _Kinds)
+
+
+def _kinds_account(lines: str, environ: dict[str, str] | None = None) -> _KindsSettings:
+    text = f"accounts:\n  - name: k\n    provider: kinds\n{lines}"
+    settings = parse_config(text, "c.yml", environ or {}).accounts[0].settings
+    assert isinstance(settings, _KindsSettings)
+    return settings
+
+
+@pytest.mark.usefixtures("kinds")
+def test_a_mapping_setting_is_read_only_and_expands_the_environment() -> None:
+    settings = _kinds_account(
+        "    tags: {team: '${TEAM}', tier: gold}\n    labels: {}\n", {"TEAM": "billing"}
+    )
+    assert settings.tags == {"team": "billing", "tier": "gold"}
+    assert settings.labels == {}
+    with pytest.raises(TypeError):
+        settings.tags["tier"] = "silver"  # type: ignore[index]
+    # Equal configs compare equal: the scheduler keeps unchanged accounts.
+    assert _kinds_account("    tags: {tier: gold}\n") == _kinds_account("    tags: {tier: gold}\n")
+
+
+@pytest.mark.parametrize(
+    ("written", "value"),
+    [("0.01", "0.01"), ("'0.0001'", "0.0001"), ("5", "5"), ("1e-3", "0.001")],
+)
+@pytest.mark.usefixtures("kinds")
+def test_a_number_setting_is_an_exact_decimal(written: str, value: str) -> None:
+    settings = _kinds_account(f"    tags: {{}}\n    factor: {written}\n")
+    assert settings.factor == Decimal(value)
+    assert isinstance(settings.factor, Decimal)
+
+
+@pytest.mark.parametrize(
+    ("lines", "problems"),
+    [
+        ("", ["tags: is required"]),
+        ("    tags: [a, b]\n", ["tags: must be a mapping of names to strings"]),
+        (
+            "    tags: {tier: 1, 2: x, '': y, team: '${TEAM}'}\n",
+            [
+                "tags: tier: must be a string (quote it)",
+                "tags: 2 is not a name (quote it)",
+                "tags: '' is not a name (quote it)",
+                "tags: team: environment variable TEAM is not set",
+            ],
+        ),
+        (
+            "    tags: {}\n    factor: lots\n",
+            ["factor: must be a number (a multiplier)"],
+        ),
+        ("    tags: {}\n    factor: .inf\n", ["factor: must be a number (a multiplier)"]),
+        ("    tags: {}\n    factor: true\n", ["factor: must be a number (a multiplier)"]),
+    ],
+    ids=["missing", "not-a-mapping", "bad-entries", "not-a-number", "infinite", "boolean"],
+)
+@pytest.mark.usefixtures("kinds")
+def test_settings_of_other_kinds_are_checked(lines: str, problems: list[str]) -> None:
+    assert _text_problems(f"accounts:\n  - name: k\n    provider: kinds\n{lines}") == [
+        f"c.yml: accounts[0] 'k': {problem}" for problem in problems
     ]

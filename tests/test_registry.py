@@ -20,6 +20,7 @@ from balance_exporter.providers.base import Provider
 from balance_exporter.providers.registry import (
     BUILT_IN,
     ENTRY_POINT_GROUP,
+    NOT_PROVIDERS,
     PluginError,
     describe_providers,
     load_plugins,
@@ -90,12 +91,7 @@ def test_a_provider_registers_itself_by_its_module() -> None:
     # Every module of the providers package but the shared ones is a provider, and so on for
     # the simulators: adding a provider edits no list.
     adapters = ROOT / "balance_exporter" / "providers"
-    modules = {path.stem for path in adapters.glob("*.py")} - {
-        "__init__",
-        "base",
-        "parsing",
-        "registry",
-    }
+    modules = {path.stem for path in adapters.glob("*.py")} - {"__init__", *NOT_PROVIDERS}
     assert {module_of(name) for name in BUILT_IN} == modules
     assert {type(sim).__module__.rsplit(".", 1)[-1] for sim in SIMULATED.values()} == modules
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -180,9 +181,14 @@ class _Parser(Checker[Config]):
 
         values: dict[str, object] = {}
         for spec in fields:
-            values[spec.name] = (
-                self.secret(raw, spec, where) if spec.secret else self.setting(raw, spec, where)
-            )
+            if spec.secret:
+                values[spec.name] = self.secret(raw, spec, where)
+            elif spec.kind == "mapping":
+                values[spec.name] = self.mapping(raw, spec, where)
+            elif spec.kind == "number":
+                values[spec.name] = self.number(raw, spec, where)
+            else:
+                values[spec.name] = self.setting(raw, spec, where)
         # A secret that was given but could not be resolved has its own problem already;
         # the cross-field check counts it as given rather than report it missing too.
         given = frozenset(
@@ -210,16 +216,46 @@ class _Parser(Checker[Config]):
         value = raw.get(key)
         if value is None:
             return None
-        try:
-            if isinstance(value, bool) or not isinstance(value, int | float | str):
-                raise InvalidOperation
-            amount = Decimal(str(value).strip())
-            if not amount.is_finite():
-                raise InvalidOperation
-        except InvalidOperation:
+        amount = _decimal(value)
+        if amount is None:
             self.problem(where, f"{key}: must be a number (an amount in the account's currency)")
-            return None
         return amount
+
+    def number(self, raw: dict[str, Any], spec: Field, where: str) -> Decimal | None:
+        """A setting of kind ``number``: a YAML number or a numeric string, exact."""
+        value = raw.get(spec.name)
+        if value is None:
+            if spec.required:
+                self.problem(where, f"{spec.name}: is required")
+            return None
+        number = _decimal(value)
+        if number is None:
+            self.problem(where, f"{spec.name}: must be a number ({spec.help or 'see the docs'})")
+        return number
+
+    def mapping(self, raw: dict[str, Any], spec: Field, where: str) -> Mapping[str, str] | None:
+        """A setting of kind ``mapping``: names to strings, each value ``${ENV}``-expanded."""
+        value = raw.get(spec.name)
+        if value is None:
+            if spec.required:
+                self.problem(where, f"{spec.name}: is required")
+            return None
+        if not isinstance(value, dict):
+            self.problem(where, f"{spec.name}: must be a mapping of names to strings")
+            return None
+        result: dict[str, str] = {}
+        for name, item in value.items():
+            if not isinstance(name, str) or not name.strip():
+                self.problem(where, f"{spec.name}: {name!r} is not a name (quote it)")
+            elif not isinstance(item, str):
+                self.problem(where, f"{spec.name}: {name}: must be a string (quote it)")
+            else:
+                expanded = self.expand(item, f"{spec.name}: {name}", where)
+                if expanded is not None:
+                    result[name] = expanded
+        # Read-only, as the frozen settings that hold it. After a problem, what could be read
+        # still goes to the provider's own checks, so that every problem is reported at once.
+        return MappingProxyType(result)
 
     def text(self, raw: dict[str, Any], key: str, where: str) -> str | None:
         value = raw.get(key)
@@ -302,6 +338,18 @@ class _Parser(Checker[Config]):
             self.problem(where, "base_url: must not hold credentials; use the secret fields")
         elif parts.query or parts.fragment:
             self.problem(where, "base_url: must not have a query or fragment")
+
+
+def _decimal(value: Any) -> Decimal | None:
+    """A YAML number or a numeric string as an exact, finite Decimal; None otherwise. A YAML
+    float is read from its shortest text (0.01 stays 0.01)."""
+    try:
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            return None
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None
 
 
 def describe(config: Config) -> list[str]:

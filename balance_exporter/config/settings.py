@@ -4,6 +4,10 @@ A provider declares ``api_key: Secret = secret()`` or ``api: str = setting(choic
 config checker reads each declared key from the account's mapping (a secret also from its
 ``<key>_file`` twin), checks it and builds the dataclass. Adapters then read typed attributes,
 never strings looked up by name.
+
+A setting is a string unless its ``kind`` says otherwise: ``mapping`` (names to strings, each
+value ``${ENV}``-expanded, read-only) or ``number`` (a YAML number or a numeric string, as an
+exact Decimal).
 """
 
 from __future__ import annotations
@@ -12,9 +16,12 @@ import dataclasses
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from balance_exporter.config.secret import Secret
+
+# What a setting's value is: a string, a mapping of names to strings, or an exact number.
+Kind = Literal["text", "mapping", "number"]
 
 
 @dataclass(frozen=True)
@@ -28,6 +35,7 @@ class Field:
     default: str | None = None
     pattern: re.Pattern[str] | None = None
     help: str = ""
+    kind: Kind = "text"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -52,8 +60,9 @@ def setting(
     default: str | None = None,
     pattern: str | None = None,
     help: str = "",
+    kind: Kind = "text",
 ) -> Any:
-    """A plain provider key (an id, a region, a choice)."""
+    """A plain provider key (an id, a region, a choice; a mapping or a number by ``kind``)."""
     spec = Field(
         "",
         required=required and default is None,
@@ -61,6 +70,7 @@ def setting(
         default=default,
         pattern=None if pattern is None else re.compile(pattern),
         help=help,
+        kind=kind,
     )
     if spec.required:
         return dataclasses.field(metadata={_SPEC: spec})
