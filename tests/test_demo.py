@@ -121,6 +121,44 @@ def _log_lines(stderr: str) -> list[dict[str, str]]:
     return [dict(LOGFMT_FIELD.findall(line)) for line in stderr.splitlines()]
 
 
+# The figures the providers' documented answers give (the table of the providers added with
+# http_json), as the demo's accounts answer them: (account, metric, currency) -> value.
+DOCUMENTED = {
+    ("vonage-main", "billing_balance", "EUR"): 10.171275,
+    ("plivo-main", "billing_balance", "USD"): 4.8886,
+    ("infobip-main", "billing_balance", "EUR"): 47.79,
+    ("messagebird-main", "billing_balance", "EUR"): 9.2,
+    ("didww-main", "billing_balance", "USD"): 50.0,
+    ("didww-main", "billing_credit_limit", "USD"): 10.0,
+    ("didww-main", "billing_available_credit", "USD"): 60.0,
+    ("clicksend-main", "billing_balance", "AUD"): 25.148,
+    ("textmagic-main", "billing_balance", "USD"): 10.5,
+    ("46elks-main", "billing_balance", "SEK"): 967.05,
+    ("openrouter-key", "billing_balance", "USD"): 74.5,
+    ("deepseek-main", "billing_balance", "CNY"): 110.0,
+    ("serpapi-main", "billing_balance", "searches"): 5958.0,
+}
+# Those whose demo account starts at the documented figure and is then spent.
+DOCUMENTED_AT_FIRST = {
+    ("bulksms-main", "billing_balance", "credits"): 1234.5,
+    ("openrouter-main", "billing_balance", "USD"): 74.75,
+    ("elevenlabs-main", "billing_balance", "credits"): 88000.0,
+}
+
+
+def test_demo_once_prints_the_documented_figures(tmp_path: Path) -> None:
+    result = run_exporter("--demo", "--once", cwd=tmp_path, timeout=PROCESS_DEADLINE)
+    found = {
+        (sample.labels["account"], sample.name, sample.labels["currency"]): sample.value
+        for family in text_string_to_metric_families(result.stdout)
+        for sample in family.samples
+        if "currency" in sample.labels and sample.name != "billing_low_balance_threshold"
+    }
+    assert {key: found.get(key) for key in DOCUMENTED} == DOCUMENTED
+    for key, start in DOCUMENTED_AT_FIRST.items():
+        assert start - 100 < found[key] <= start, key  # a few seconds' spending at most
+
+
 def test_demo_once_prints_balances_of_every_provider(tmp_path: Path) -> None:
     started = time.monotonic()
     result = run_exporter("--demo", "--once", cwd=tmp_path, timeout=PROCESS_DEADLINE)

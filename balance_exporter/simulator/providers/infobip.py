@@ -72,7 +72,7 @@ class InfobipSim(SimProvider):
         return {
             "infobip-main": (
                 SimAccount(
-                    "infobip", "demo-infobip-key", balance=Decimal("47.79134"), currency="EUR"
+                    "infobip", "demo-infobip-key", balance=Decimal("47.79"), currency="EUR"
                 ),
                 "low_balance: 20",
             ),

@@ -82,7 +82,7 @@ class MessagebirdSim(SimProvider):
         return {
             "messagebird-main": (
                 SimAccount(
-                    "messagebird", "demo-messagebird-eu", balance=Decimal("103"), currency="EUR"
+                    "messagebird", "demo-messagebird-eu", balance=Decimal("9.2"), currency="EUR"
                 ),
                 "low_balance: 20",
             ),

@@ -123,7 +123,7 @@ class TextmagicSim(SimProvider):
     def demo_accounts(self) -> DemoAccounts:
         return {
             "textmagic-main": (
-                SimAccount("textmagic", "demo-textmagic-main", balance=Decimal("208.64")),
+                SimAccount("textmagic", "demo-textmagic-main", balance=Decimal("10.5")),
                 "low_balance: 50",
             ),
             "textmagic-eu": (
