@@ -71,9 +71,7 @@ class InfobipSim(SimProvider):
     def demo_accounts(self) -> DemoAccounts:
         return {
             "infobip-main": (
-                SimAccount(
-                    "infobip", "demo-infobip-key", balance=Decimal("47.79"), currency="EUR"
-                ),
+                SimAccount("infobip", "demo-infobip-key", balance=Decimal("47.79"), currency="EUR"),
                 "low_balance: 20",
             ),
         }
