@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from balance_exporter import __version__
 from balance_exporter.config.checker import ConfigError, describe, load_config
 from balance_exporter.config.webconfig import WebConfig, describe_web, load_web_config
+from balance_exporter.config.yamlfile import guarded
 from balance_exporter.daemon import EXIT_CONFIG, EXIT_OK, run_once, serve
 from balance_exporter.demo import demo_config, start_simulator
 from balance_exporter.logs import LEVELS, setup_logging
@@ -99,8 +100,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return EXIT_CONFIG
     try:
-        web_config = load_web_config(args.web_config_file) if args.web_config_file else None
-        config = None if args.demo else load_config(args.config_file)
+        web_config = None
+        if args.web_config_file:
+            web_config = guarded(
+                args.web_config_file, lambda: load_web_config(args.web_config_file)
+            )
+        config = (
+            None if args.demo else guarded(args.config_file, lambda: load_config(args.config_file))
+        )
     except ConfigError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)

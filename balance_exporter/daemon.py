@@ -19,6 +19,7 @@ from prometheus_client.exposition import generate_latest
 from balance_exporter import __version__
 from balance_exporter.config.checker import Config, ConfigError, load_config
 from balance_exporter.config.webconfig import WebConfig, load_web_config
+from balance_exporter.config.yamlfile import guarded
 from balance_exporter.metrics.renderer import render
 from balance_exporter.metrics.snapshot import SnapshotStore
 from balance_exporter.polling.clock import Clock, SystemClock
@@ -47,6 +48,7 @@ class Daemon:
     ) -> None:
         # Where reloads read the config from: a file, or (for the demo) a function.
         self.load = source if callable(source) else partial(load_config, source, environ)
+        self.source_name = "<config>" if callable(source) else str(source)
         self.config = config
         self.web_config_path = web_config_path
         self.web = WebState(web_config)
@@ -72,13 +74,16 @@ class Daemon:
         async with self._reload_lock:
             problems: list[str] = []
             try:
-                config = await asyncio.to_thread(self.load)
+                config = await asyncio.to_thread(guarded, self.source_name, self.load)
             except ConfigError as exc:
                 problems += exc.problems
             web_config = self.web.config
             if self.web_config_path is not None:
                 try:
-                    web_config = await asyncio.to_thread(load_web_config, self.web_config_path)
+                    path = self.web_config_path
+                    web_config = await asyncio.to_thread(
+                        guarded, path, partial(load_web_config, path)
+                    )
                 except ConfigError as exc:
                     problems += exc.problems
             if not problems and web_config.tls != self.web.config.tls and self.listener:

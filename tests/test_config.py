@@ -584,3 +584,29 @@ def test_settings_of_other_kinds_are_checked(lines: str, problems: list[str]) ->
     assert _text_problems(f"accounts:\n  - name: k\n    provider: kinds\n{lines}") == [
         f"c.yml: accounts[0] 'k': {problem}" for problem in problems
     ]
+
+
+@pytest.mark.parametrize(
+    ("line", "environ", "files"),
+    [
+        ("api_key: ${KEY}", {"KEY": "CANARY-line\nbreak"}, {}),
+        ('api_key: "CANARY-tab\\there"', {}, {}),
+        ("api_key_file: key.txt", {}, {"key.txt": b"CANARY-nul\x00inside\n"}),
+    ],
+    ids=["newline-from-env", "tab-inline", "nul-in-file"],
+)
+def test_a_secret_with_a_control_character_is_a_config_error(
+    tmp_path: Path, line: str, environ: dict[str, str], files: dict[str, bytes]
+) -> None:
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    path = tmp_path / "c.yml"
+    path.write_text(f"accounts:\n  - name: sms\n    provider: telnyx\n    {line}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, environ=environ)
+    key = "api_key_file: key.txt" if files else "api_key:"
+    assert caught.value.problems == [
+        f"{path}: accounts[0] 'sms': {key} holds a control character (a newline, a tab, a NUL):"
+        " not a usable credential"
+    ]
+    assert CANARY not in str(caught.value)

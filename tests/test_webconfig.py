@@ -283,6 +283,26 @@ def test_a_bad_web_config_names_the_file_and_the_key(
         assert PASSWORD_CANARY not in problem
 
 
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("  min_version: [TLS12]\n", "min_version: must be one of TLS10, TLS11, TLS12, TLS13"),
+        ("  max_version: {TLS13: 1}\n", "max_version: must be one of TLS10, TLS11, TLS12, TLS13"),
+        (
+            "  client_auth_type: {}\n",
+            "client_auth_type: unknown {} (known: NoClientCert, RequestClientCert, "
+            "RequireAnyClientCert, VerifyClientCertIfGiven, RequireAndVerifyClientCert)",
+        ),
+    ],
+    ids=["list", "mapping", "empty-mapping"],
+)
+def test_a_list_or_mapping_where_a_word_belongs_is_one_line(
+    folder: Path, line: str, expected: str
+) -> None:
+    path = write(folder, TLS + line)
+    assert problems_of(path) == [f"{path}: tls_server_config: {expected}"]
+
+
 def test_invalid_yaml_is_one_line(folder: Path) -> None:
     path = write(folder, "tls_server_config:\n  cert_file: [cert.pem\n")
     [problem] = problems_of(path)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -18,9 +19,10 @@ from urllib.parse import urlsplit
 
 from balance_exporter.config.account import AccountConfig
 from balance_exporter.config.durations import format_duration, parse_duration
+from balance_exporter.config.files import SECRET_LIMIT, FileProblem, read_limited
 from balance_exporter.config.secret import Secret
 from balance_exporter.config.settings import Field, settings_fields
-from balance_exporter.config.yamlfile import Checker, read_text
+from balance_exporter.config.yamlfile import Checker, read_text, shown, shown_path
 from balance_exporter.config.yamlfile import ConfigError as ConfigError
 from balance_exporter.providers.registry import PROVIDERS
 
@@ -101,7 +103,7 @@ class _Parser(Checker[Config]):
             if isinstance(name, str) and name.strip():
                 if name in names:
                     self.problem(
-                        f"accounts[{index}] {name!r}",
+                        f"accounts[{index}] {shown(name)}",
                         f"name: duplicate of accounts[{names[name]}]; names must be unique",
                     )
                     continue
@@ -116,7 +118,7 @@ class _Parser(Checker[Config]):
             return default
         try:
             if not isinstance(value, str):
-                raise ValueError(f"{value!r} is not a duration like 30s, 5m or 1h")
+                raise ValueError(f"{shown(value)} is not a duration like 30s, 5m or 1h")
             return parse_duration(value)
         except ValueError as exc:
             self.problem(where, f"{key}: {exc}")
@@ -143,13 +145,15 @@ class _Parser(Checker[Config]):
             self.problem(where, "name: is required (a non-empty string)")
             name = None
         else:
-            where = f"{where} {name!r}"
+            where = f"{where} {shown(name)}"
         provider_name = raw.get("provider")
         provider = PROVIDERS.get(provider_name) if isinstance(provider_name, str) else None
         if provider is None:
             known = ", ".join(sorted(PROVIDERS))
             message = (
-                "is required" if provider_name is None else f"unknown provider {provider_name!r}"
+                "is required"
+                if provider_name is None
+                else f"unknown provider {shown(provider_name)}"
             )
             self.problem(where, f"provider: {message} (known: {known})")
             return None
@@ -246,7 +250,7 @@ class _Parser(Checker[Config]):
         result: dict[str, str] = {}
         for name, item in value.items():
             if not isinstance(name, str) or not name.strip():
-                self.problem(where, f"{spec.name}: {name!r} is not a name (quote it)")
+                self.problem(where, f"{spec.name}: {shown(name)} is not a name (quote it)")
             elif not isinstance(item, str):
                 self.problem(where, f"{spec.name}: {name}: must be a string (quote it)")
             else:
@@ -308,20 +312,30 @@ class _Parser(Checker[Config]):
         if not value.strip():
             self.problem(where, f"{spec.name}: is empty")
             return None
+        if _has_control(value):
+            self.problem(where, f"{spec.name}: {CONTROL}")
+            return None
         return Secret(value)
 
     def read_secret(self, path: str, key: str, where: str) -> Secret | None:
-        full = self.base_dir / Path(path).expanduser()
+        shown = shown_path(path)
         try:
-            value = full.read_text(encoding="utf-8").rstrip("\r\n")
-        except OSError as exc:
-            self.problem(where, f"{key}: cannot read {path}: {exc.strerror or type(exc).__name__}")
+            full = self.base_dir / Path(path).expanduser()
+            value = read_limited(full, SECRET_LIMIT).decode("utf-8").rstrip("\r\n")
+        except FileProblem as exc:
+            self.problem(where, f"{key}: {exc.about(shown)}")
             return None
         except UnicodeDecodeError:
-            self.problem(where, f"{key}: {path} is not UTF-8 text")
+            self.problem(where, f"{key}: {shown} is not UTF-8 text")
+            return None
+        except (RuntimeError, ValueError):  # ~user that does not exist, a NUL in the path
+            self.problem(where, f"{key}: {shown}: not a usable path")
             return None
         if not value.strip():
             self.problem(where, f"{key}: {path} is empty")
+            return None
+        if _has_control(value):
+            self.problem(where, f"{key}: {shown} {CONTROL}")
             return None
         return Secret(value)
 
@@ -350,6 +364,14 @@ def _decimal(value: Any) -> Decimal | None:
     except InvalidOperation:
         return None
     return number if number.is_finite() else None
+
+
+# No request can carry it: every poll would fail and seem to be the provider's fault.
+CONTROL = "holds a control character (a newline, a tab, a NUL): not a usable credential"
+
+
+def _has_control(value: str) -> bool:
+    return any(unicodedata.category(char) == "Cc" for char in value)
 
 
 def describe(config: Config) -> list[str]:

@@ -12,14 +12,14 @@ def parse_duration(text: str) -> float:
     """Seconds in ``text``; ValueError for anything that is not a positive duration."""
     match = _PATTERN.match(text.strip())
     if not text.strip() or match is None:
-        raise ValueError(f"{text!r} is not a duration like 30s, 5m or 1h")
+        raise ValueError(f"{text[:40]!r} is not a duration like 30s, 5m or 1h")
     seconds = sum(
         int(amount) * _UNITS[unit]
         for amount, unit in zip(match.groups(), ("d", "h", "m", "s", "ms"), strict=True)
         if amount is not None
     )
     if seconds <= 0:
-        raise ValueError(f"{text!r} must be longer than zero")
+        raise ValueError(f"{text[:40]!r} must be longer than zero")
     return seconds
 
 

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from balance_exporter.config.files import PEM_LIMIT, FileProblem, read_limited
 from balance_exporter.config.secret import Secret
 from balance_exporter.config.tls import Unsupported, accept_any_client_certificate
-from balance_exporter.config.yamlfile import Checker, read_text
+from balance_exporter.config.yamlfile import Checker, read_text, shown, shown_path
 
 TOP_KEYS = ("tls_server_config", "http_server_config", "basic_auth_users")
 TLS_KEYS = (
@@ -151,9 +152,9 @@ class _Parser(Checker[WebConfig]):
         key_file = self.path(raw, "key_file", where, required=True)
         client_ca_file = self.path(raw, "client_ca_file", where, required=False)
         auth = raw.get("client_auth_type", "NoClientCert")
-        if auth not in CLIENT_AUTH:
+        if not isinstance(auth, str) or auth not in CLIENT_AUTH:
             known = ", ".join(CLIENT_AUTH)
-            self.problem(where, f"client_auth_type: unknown {auth!r} (known: {known})")
+            self.problem(where, f"client_auth_type: unknown {shown(auth)} (known: {known})")
         elif (
             auth not in ("NoClientCert", *UNVERIFIED_CLIENT_AUTH)
             and raw.get("client_ca_file") is None
@@ -214,20 +215,24 @@ class _Parser(Checker[WebConfig]):
         if not isinstance(value, str) or not value:
             self.problem(where, f"{key}: must be a file path")
             return None
-        path = self.base_dir / Path(value).expanduser()
-        if not path.is_file():
-            self.problem(where, f"{key}: {value}: no such file")
-            return None
+        shown = shown_path(value)
         try:
-            path.read_bytes()
-        except OSError as exc:
-            self.problem(where, f"{key}: {value}: cannot read: {exc.strerror or exc}")
+            path = self.base_dir / Path(value).expanduser()
+            if not path.exists():
+                self.problem(where, f"{key}: {shown}: no such file")
+                return None
+            read_limited(path, PEM_LIMIT)
+        except FileProblem as exc:
+            self.problem(where, f"{key}: {exc.about(shown)}")
+            return None
+        except (RuntimeError, ValueError):  # ~user that does not exist, a NUL in the path
+            self.problem(where, f"{key}: {shown}: not a usable path")
             return None
         return path
 
     def version(self, raw: dict[str, Any], key: str, default: str, where: str) -> str | None:
         value = raw.get(key, default)
-        if value not in TLS_VERSIONS:
+        if not isinstance(value, str) or value not in TLS_VERSIONS:
             self.problem(where, f"{key}: must be one of {', '.join(TLS_VERSIONS)}")
             return None
         return str(value)
@@ -248,7 +253,8 @@ class _Parser(Checker[WebConfig]):
             if canonical is None:
                 self.problem(
                     where,
-                    f"headers: {str(name)!r} cannot be set (allowed: {', '.join(ALLOWED_HEADERS)})",
+                    f"headers: {shown(str(name))} cannot be set"
+                    f" (allowed: {', '.join(ALLOWED_HEADERS)})",
                 )
             elif not isinstance(value, str) or "\n" in value or "\r" in value:
                 self.problem(where, f"headers: {canonical}: must be a one-line string")

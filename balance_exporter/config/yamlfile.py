@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import re
+import reprlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 import yaml
+
+from balance_exporter.config.files import CONFIG_LIMIT, FileProblem, read_limited
 
 Parsed = TypeVar("Parsed")
 
@@ -17,6 +21,18 @@ class ConfigError(Exception):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("\n".join(problems))
         self.problems = problems
+
+
+def guarded(source: object, load: Callable[[], Parsed]) -> Parsed:
+    """``load()``, with any failure its checks did not foresee as one ConfigError line naming
+    ``source``, never a traceback."""
+    try:
+        return load()
+    except ConfigError:
+        raise
+    except Exception as exc:  # a bug or an odd file costs one line, never the process
+        name = shown_path(str(source))
+        raise ConfigError([f"{name}: cannot be loaded ({type(exc).__name__})"]) from None
 
 
 class StrictLoader(yaml.SafeLoader):
@@ -30,7 +46,7 @@ def _construct_mapping(loader: StrictLoader, node: yaml.MappingNode) -> dict[Any
         if key in seen:
             line = key_node.start_mark.line + 1
             raise yaml.constructor.ConstructorError(
-                None, None, f"key {key!r} given twice (line {line})"
+                None, None, f"key {shown(key)} given twice (line {line})"
             )
         seen.add(key)
     return loader.construct_mapping(node)
@@ -79,23 +95,83 @@ class Checker(Generic[Parsed]):
     def unknown_keys(self, mapping: dict[Any, Any], allowed: tuple[str, ...], where: str) -> None:
         for key in mapping:
             if key not in allowed:
-                self.problem(where, f"unknown key {str(key)!r} (allowed: {', '.join(allowed)})")
+                self.problem(
+                    where, f"unknown key {shown(str(key))} (allowed: {', '.join(allowed)})"
+                )
 
 
 def read_text(path: str | Path) -> str:
+    """A configuration file's text: a regular file of at most 16 MiB, in UTF-8."""
     try:
-        return Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError([f"{path}: cannot read: {exc.strerror or exc}"]) from None
+        return read_limited(Path(path), CONFIG_LIMIT).decode("utf-8")
+    except FileProblem as exc:
+        shown = shown_path(path)
+        message = f"cannot read: {exc.error}" if exc.error else f"the file {exc.reason}"
+        raise ConfigError([f"{shown}: {message}"]) from None
     except UnicodeDecodeError:
-        raise ConfigError([f"{path}: not UTF-8 text"]) from None
+        raise ConfigError([f"{shown_path(path)}: not UTF-8 text"]) from None
+
+
+SHOWN = 60  # characters of a value a message quotes at most
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxstring, _SHORT.maxother = 2, 40, 40
+_SHORT.maxlist = _SHORT.maxdict = _SHORT.maxtuple = _SHORT.maxset = 4
+
+
+def shown(value: Any) -> str:
+    """A value from a file as a message may quote it: a short repr, never the whole of a value
+    that YAML aliases may have made enormous."""
+    text = _SHORT.repr(value)
+    return text if len(text) <= SHOWN else text[: SHOWN - 1] + "…"
+
+
+def shown_path(path: str | Path) -> str:
+    """A path as a message may quote it: no control characters, not without end."""
+    text = "".join(c if c.isprintable() else "?" for c in str(path))
+    return text if len(text) <= 200 else text[:199] + "…"
+
+
+# More values than a 16 MiB file can hold as written: a document past it is an alias bomb.
+MAX_VALUES = 1_000_000
 
 
 def parse_yaml(text: str, source: str) -> Any:
     try:
-        return yaml.load(text, Loader=StrictLoader)  # noqa: S506 - a SafeLoader subclass
+        loader = StrictLoader(text)
+    except yaml.YAMLError as exc:  # the reader refuses a character before anything is parsed
+        raise ConfigError([f"{source}: invalid YAML: {_message(exc)}"]) from None
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        if _expanded_size(node, {}) > MAX_VALUES:
+            raise ConfigError(
+                [f"{source}: invalid YAML: its aliases expand past {MAX_VALUES:,} values"]
+            )
+        return loader.construct_document(node)
     except yaml.YAMLError as exc:
         raise ConfigError([f"{source}: invalid YAML: {_message(exc)}"]) from None
+    except RecursionError:
+        raise ConfigError([f"{source}: invalid YAML: nested too deeply"]) from None
+    finally:
+        loader.dispose()
+
+
+def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
+    """How many values the document holds once its aliases are expanded; a node an alias
+    repeats is counted once per use, but measured once."""
+    known = sizes.get(id(node))
+    if known is not None:
+        return known
+    size = 1
+    if isinstance(node, yaml.SequenceNode):
+        size += sum(_expanded_size(child, sizes) for child in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        size += sum(
+            _expanded_size(key, sizes) + _expanded_size(value, sizes) for key, value in node.value
+        )
+    sizes[id(node)] = size = min(size, MAX_VALUES + 1)
+    return size
 
 
 def _message(exc: yaml.YAMLError) -> str:
