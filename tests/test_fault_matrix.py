@@ -53,6 +53,7 @@ EXPECTED_REASON = {
     "hang": Reason.TIMEOUT,
     "drip": Reason.TIMEOUT,
     "reset": Reason.NETWORK,
+    "drop": Reason.NETWORK,
     REFUSED: Reason.NETWORK,
     "500": Reason.SERVER_ERROR,
     "502-html": Reason.SERVER_ERROR,

@@ -32,6 +32,17 @@ def refused(call: Any, *args: Any) -> PollError:
 # --- decode_json -----------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    "body",
+    [b'{"balance": "1", "balance": "9999"}', b'{"data": {"currency": "USD", "currency": "EUR"}}'],
+)
+def test_decode_json_refuses_a_key_given_twice(body: bytes) -> None:
+    with pytest.raises(PollError) as caught:
+        decode_json(body)
+    assert caught.value.reason is Reason.INVALID_RESPONSE
+    assert "twice in one object" in caught.value.message
+
+
 def test_decode_json_keeps_fractions_exact() -> None:
     decoded = decode_json(b'{"a": 0.1, "b": 1267.92865, "c": 718924.5, "d": 3, "e": -0.0}')
 

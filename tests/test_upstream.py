@@ -22,7 +22,9 @@ from balance_exporter.polling.errors import PollError, Reason
 from balance_exporter.polling.poll import poll
 from balance_exporter.polling.transport import MAX_BODY, USER_AGENT, fetch, new_session
 from balance_exporter.providers.base import Request
+from balance_exporter.providers.telnyx import Telnyx, TelnyxSettings
 from balance_exporter.providers.youcom import YouCom, YouComSettings
+from balance_exporter.simulator import SimAccount, Simulator
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -437,3 +439,32 @@ async def test_json_body_read_through_the_server_keeps_decimals(
     response = await fetch(session, Request(url), PATIENT)
 
     assert response.json() == {"a": Decimal("0.1000000000000000055")}
+
+
+async def test_one_poll_sends_one_request_when_the_provider_drops_the_connection() -> None:
+    # aiohttp sends a GET again by itself when the connection closes before the answer; the
+    # provider would then count two requests per failed poll.
+    simulator = Simulator()
+    account = simulator.add("sms", SimAccount("telnyx", "drop-canary-key"))
+    server = TestServer(simulator.app())
+    await server.start_server()
+    config = AccountConfig(
+        name="sms",
+        provider="telnyx",
+        interval=300.0,
+        timeout=5.0,
+        base_url=str(server.make_url("/")),
+        settings=TelnyxSettings(api_key=Secret("drop-canary-key")),
+    )
+    try:
+        async with new_session() as session:
+            await poll(Telnyx(config), session, 0.0)  # a kept-alive connection, then the fault
+            account.fault = "drop"
+            with pytest.raises(PollError) as caught:
+                await poll(Telnyx(config), session, 0.0)
+            assert caught.value.reason is Reason.NETWORK
+            with pytest.raises(PollError):
+                await poll(Telnyx(config), session, 0.0)
+        assert simulator.requests == {"sms": 3}
+    finally:
+        await server.close()

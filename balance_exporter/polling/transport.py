@@ -44,6 +44,17 @@ def _reject_constant(name: str) -> Any:
     raise invalid(f"response holds the non-number {name}")
 
 
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object whose keys are given once: a key given twice would let the last one win
+    unseen, as a key given twice in YAML would."""
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise invalid(f"response gives the key {key[:40]!r} twice in one object")
+        found[key] = value
+    return found
+
+
 def decode_json(body: bytes) -> Any:
     """Decode a JSON body keeping numbers exact (Decimal) and refusing NaN/Infinity."""
     try:
@@ -51,7 +62,12 @@ def decode_json(body: bytes) -> Any:
     except UnicodeDecodeError:
         raise invalid("response is not UTF-8 text") from None
     try:
-        return json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
+        return json.loads(
+            text,
+            parse_float=Decimal,
+            parse_constant=_reject_constant,
+            object_pairs_hook=_unique_keys,
+        )
     except json.JSONDecodeError as exc:
         raise invalid(f"response is not JSON ({exc.msg} at line {exc.lineno})") from None
     except ValueError:  # an integer longer than int() converts
@@ -62,12 +78,16 @@ def decode_json(body: bytes) -> Any:
 
 def new_session() -> aiohttp.ClientSession:
     # trust_env: HTTP(S)_PROXY and NO_PROXY from the environment are honoured.
-    return aiohttp.ClientSession(
+    session = aiohttp.ClientSession(
         headers={"User-Agent": USER_AGENT},
         trust_env=True,
         auto_decompress=True,
         raise_for_status=False,
     )
+    # One poll sends one request: aiohttp would send a GET again, unasked, when the connection
+    # closes before the answer, and a provider that drops connections would get two per poll.
+    session._retry_connection = False
+    return session
 
 
 async def fetch(

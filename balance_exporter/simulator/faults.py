@@ -20,6 +20,7 @@ HTML_502 = (
 FAULTS = (
     "hang",
     "reset",
+    "drop",
     "500",
     "502-html",
     "503-retry-after",
@@ -65,6 +66,10 @@ async def fault(
         assert request.transport is not None
         request.transport.abort()
         return response
+    if name == "drop":  # the connection closes on the request, before any answer
+        assert request.transport is not None
+        request.transport.abort()
+        return web.Response(status=500)  # never sent: the connection is gone
     if name == "500":
         return provider.server_error(500, variant)
     if name == "502-html":
