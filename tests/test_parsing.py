@@ -1,4 +1,4 @@
-"""Strict reading of provider JSON: balance_exporter.providers.parsing."""
+"""Strict reading of provider JSON: balance_exporter.providers.shared.parsing."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from balance_exporter.polling.errors import PollError, Reason
 from balance_exporter.polling.transport import decode_json
-from balance_exporter.providers.parsing import (
+from balance_exporter.providers.shared.parsing import (
     amount,
     currency,
     invalid,

@@ -23,7 +23,7 @@ from balance_exporter.metrics.reading import Reading
 from balance_exporter.polling.errors import PollError, Reason, reason_for_status
 from balance_exporter.polling.poll import poll
 from balance_exporter.providers.base import ErrorDetail, Provider, Request, Response, text_of
-from balance_exporter.providers.parsing import amount, mapping
+from balance_exporter.providers.shared.parsing import amount, mapping
 from balance_exporter.providers.telnyx import TelnyxSettings
 
 NOW = 1_770_000_000.0

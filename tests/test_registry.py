@@ -140,7 +140,7 @@ from balance_exporter.config.secret import Secret
 from balance_exporter.config.settings import ProviderSettings, secret
 from balance_exporter.metrics.reading import Reading
 from balance_exporter.providers.base import Provider, Request, Response
-from balance_exporter.providers.parsing import amount, mapping
+from balance_exporter.providers.shared.parsing import amount, mapping
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -27,7 +27,7 @@ from balance_exporter.providers.base import (
     Response,
     text_of,
 )
-from balance_exporter.providers.parsing import amount, invalid, mapping, optional_text
+from balance_exporter.providers.shared.parsing import amount, invalid, mapping, optional_text
 
 HOST = "api.bulksms.com"
 UNIT = "credits"

@@ -18,7 +18,7 @@ from balance_exporter.config.settings import ProviderSettings, secret, setting
 from balance_exporter.metrics.reading import Reading
 from balance_exporter.polling.errors import Reason
 from balance_exporter.providers.base import ErrorDetail, Provider, Request, Response, text_of
-from balance_exporter.providers.parsing import amount, currency, mapping
+from balance_exporter.providers.shared.parsing import amount, currency, mapping
 
 
 @dataclass(frozen=True, kw_only=True)

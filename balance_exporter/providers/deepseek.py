@@ -20,7 +20,7 @@ from balance_exporter.config.settings import ProviderSettings, secret
 from balance_exporter.metrics.reading import Reading
 from balance_exporter.polling.errors import Reason
 from balance_exporter.providers.base import ErrorDetail, Provider, Request, Response, text_of
-from balance_exporter.providers.parsing import amount, currency, invalid, mapping, type_name
+from balance_exporter.providers.shared.parsing import amount, currency, invalid, mapping, type_name
 
 MASKED = "****"
 # The key as a 401 quotes it: its last characters behind asterisks, whatever they are

@@ -27,7 +27,7 @@ from balance_exporter.providers.base import (
     Response,
     text_of,
 )
-from balance_exporter.providers.parsing import amount, invalid, mapping, optional_amount
+from balance_exporter.providers.shared.parsing import amount, invalid, mapping, optional_amount
 
 MEDIA_TYPE = "application/vnd.api+json"  # JSON:API's own; read as JSON like any other
 # Put right after "HTTP 401": the provider's own text stays the end of the message.

@@ -19,7 +19,7 @@ from balance_exporter.config.settings import ProviderSettings, secret, setting
 from balance_exporter.metrics.reading import Reading
 from balance_exporter.polling.errors import PollError
 from balance_exporter.providers.base import ErrorDetail, Provider, Request, Response, text_of
-from balance_exporter.providers.parsing import (
+from balance_exporter.providers.shared.parsing import (
     amount,
     currency,
     invalid,

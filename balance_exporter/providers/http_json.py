@@ -35,8 +35,8 @@ from balance_exporter.providers.base import (
     Response,
     text_of,
 )
-from balance_exporter.providers.json_paths import OPTIONS, compiled, path_problem
-from balance_exporter.providers.parsing import amount, invalid, type_name
+from balance_exporter.providers.shared.json_paths import OPTIONS, compiled, path_problem
+from balance_exporter.providers.shared.parsing import amount, invalid, type_name
 
 AUTH_MODES = ("bearer", "basic", "header", "query", "none")
 # The keys each auth mode needs, in the order a problem names them.

@@ -24,7 +24,7 @@ from balance_exporter.providers.base import (
     Response,
     text_of,
 )
-from balance_exporter.providers.parsing import amount, currency, invalid, mapping
+from balance_exporter.providers.shared.parsing import amount, currency, invalid, mapping
 
 BASE_URL_REQUIRED = (
     "is required: every Infobip account has its own API host,"

@@ -22,7 +22,7 @@ from balance_exporter.config.settings import ProviderSettings, secret, setting
 from balance_exporter.metrics.reading import Reading
 from balance_exporter.polling.errors import PollError
 from balance_exporter.providers.base import ErrorDetail, Provider, Request, Response, text_of
-from balance_exporter.providers.parsing import amount, invalid, mapping
+from balance_exporter.providers.shared.parsing import amount, invalid, mapping
 
 CURRENCY = "USD"
 MANAGEMENT_KEY_HINT = "/credits needs a management key, or use api: key"

@@ -17,7 +17,7 @@ from balance_exporter.config.secret import Secret
 from balance_exporter.config.settings import ProviderSettings, secret, setting
 from balance_exporter.metrics.reading import Reading
 from balance_exporter.providers.base import ErrorDetail, Provider, Request, Response, text_of
-from balance_exporter.providers.parsing import amount, invalid, mapping, optional_text
+from balance_exporter.providers.shared.parsing import amount, invalid, mapping, optional_text
 
 
 @dataclass(frozen=True, kw_only=True)

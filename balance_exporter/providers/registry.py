@@ -20,7 +20,7 @@ from balance_exporter.providers.base import Provider
 
 ENTRY_POINT_GROUP = "balance_exporter.providers"
 # The modules of this package that are not providers.
-NOT_PROVIDERS = frozenset({"base", "json_paths", "parsing", "registry"})
+NOT_PROVIDERS = frozenset({"base", "registry"})
 BUILT_IN: dict[str, type[Provider[Any]]] = {
     cls.name: cls
     for cls in cast(

@@ -28,7 +28,13 @@ from balance_exporter.providers.base import (
     Response,
     text_of,
 )
-from balance_exporter.providers.parsing import amount, currency, invalid, mapping, optional_text
+from balance_exporter.providers.shared.parsing import (
+    amount,
+    currency,
+    invalid,
+    mapping,
+    optional_text,
+)
 
 NO_BALANCE_HINT = (
     "a subaccount or a Connect account has no balance of its own: configure the parent account"

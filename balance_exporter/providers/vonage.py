@@ -21,7 +21,7 @@ from balance_exporter.config.settings import ProviderSettings, secret, setting
 from balance_exporter.metrics.reading import Reading
 from balance_exporter.polling.errors import Reason
 from balance_exporter.providers.base import ErrorDetail, Provider, Request, Response, text_of
-from balance_exporter.providers.parsing import amount, invalid, mapping
+from balance_exporter.providers.shared.parsing import amount, invalid, mapping
 
 CURRENCY = "EUR"  # documented: the balance is in EUR whatever the account is invoiced in
 # The code of the documented "error-code" body for a success (the Account API's top-up says

@@ -15,7 +15,7 @@ from balance_exporter.config.secret import Secret
 from balance_exporter.config.settings import ProviderSettings, secret
 from balance_exporter.metrics.reading import Reading
 from balance_exporter.providers.base import ErrorDetail, Provider, Request, Response, text_of
-from balance_exporter.providers.parsing import amount, mapping, optional_text
+from balance_exporter.providers.shared.parsing import amount, mapping, optional_text
 
 CENTS = Decimal(100)
 

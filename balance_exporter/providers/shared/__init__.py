@@ -1,0 +1,1 @@
+"""What several provider adapters read alike: strict amounts and codes, JMESPath paths."""
