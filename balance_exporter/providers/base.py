@@ -109,6 +109,23 @@ def adapter(account: AccountConfig, providers: Mapping[str, type[Provider[Any]]]
     return providers[account.provider].adapter_for(account.settings)(account)
 
 
+def first_error(body: dict[str, Any]) -> dict[str, Any]:
+    """The first object of the body's ``errors`` list; {} when there is none."""
+    errors = body.get("errors")
+    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+        return errors[0]
+    return {}
+
+
+def json_api_error(body: dict[str, Any]) -> ErrorDetail:
+    """A JSON:API error document (``{"errors": [{code, title, detail}]}``): the first error's
+    code, and its detail, else its title."""
+    first = first_error(body)
+    return ErrorDetail(
+        text_of(first.get("code")), text_of(first.get("detail")) or text_of(first.get("title"))
+    )
+
+
 def text_of(value: Any) -> str | None:
     """A code or message that may come as a string or a number."""
     if isinstance(value, bool) or value is None:

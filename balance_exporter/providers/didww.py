@@ -25,7 +25,7 @@ from balance_exporter.providers.base import (
     Provider,
     Request,
     Response,
-    text_of,
+    json_api_error,
 )
 from balance_exporter.providers.shared.parsing import amount, invalid, mapping, optional_amount
 
@@ -84,14 +84,7 @@ class Didww(Provider[DidwwSettings]):
         )
 
     def error_detail(self, body: dict[str, Any]) -> ErrorDetail:
-        errors = body.get("errors")
-        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
-            first = errors[0]
-            return ErrorDetail(
-                text_of(first.get("code")),
-                text_of(first.get("detail")) or text_of(first.get("title")),
-            )
-        return ErrorDetail()  # as DIDWW's SDK: nothing more than the status
+        return json_api_error(body)  # no errors: as DIDWW's SDK, nothing more than the status
 
     def failure(self, detail: ErrorDetail, status: int) -> PollError:
         failure = super().failure(detail, status)

@@ -16,7 +16,14 @@ from typing import Any
 from balance_exporter.config.secret import Secret
 from balance_exporter.config.settings import ProviderSettings, secret
 from balance_exporter.metrics.reading import Reading
-from balance_exporter.providers.base import ErrorDetail, Provider, Request, Response, text_of
+from balance_exporter.providers.base import (
+    ErrorDetail,
+    Provider,
+    Request,
+    Response,
+    first_error,
+    text_of,
+)
 from balance_exporter.providers.shared.parsing import (
     amount,
     invalid,
@@ -67,10 +74,7 @@ class Messagebird(Provider[MessagebirdSettings]):
         return Reading(currency=unit, balance=balance)
 
     def error_detail(self, body: dict[str, Any]) -> ErrorDetail:
-        errors = body.get("errors")
-        if not (isinstance(errors, list) and errors and isinstance(errors[0], dict)):
-            return ErrorDetail()
-        first = errors[0]  # the first is reported; the others say less
+        first = first_error(body)  # the first is reported; the others say less
 
         return ErrorDetail(text_of(first.get("code")), text_of(first.get("description")))
 

@@ -14,7 +14,13 @@ from balance_exporter.config.secret import Secret
 from balance_exporter.config.settings import ProviderSettings, secret
 from balance_exporter.metrics.reading import Reading
 from balance_exporter.polling.errors import Reason
-from balance_exporter.providers.base import ErrorDetail, Provider, Request, Response, text_of
+from balance_exporter.providers.base import (
+    ErrorDetail,
+    Provider,
+    Request,
+    Response,
+    json_api_error,
+)
 from balance_exporter.providers.shared.parsing import currency, invalid, mapping, optional_amount
 
 FIGURES = ("balance", "credit_limit", "pending", "available_credit")
@@ -51,11 +57,4 @@ class Telnyx(Provider[TelnyxSettings]):
         )
 
     def error_detail(self, body: dict[str, Any]) -> ErrorDetail:
-        errors = body.get("errors")
-        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
-            first = errors[0]
-            return ErrorDetail(
-                text_of(first.get("code")),
-                text_of(first.get("detail")) or text_of(first.get("title")),
-            )
-        return ErrorDetail()
+        return json_api_error(body)
