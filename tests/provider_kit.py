@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import importlib
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import ModuleType
@@ -32,7 +32,7 @@ from multidict import CIMultiDict
 
 from balance_exporter import __version__
 from balance_exporter.config.account import AccountConfig
-from balance_exporter.config.checker import parse_config
+from balance_exporter.config.checker import ConfigError, parse_config
 from balance_exporter.metrics.reading import Reading
 from balance_exporter.polling.errors import PollError, Reason
 from balance_exporter.polling.poll import poll
@@ -149,15 +149,27 @@ def every_api() -> dict[str, tuple[str, str, Api]]:
 # --- building accounts and polling ------------------------------------------------------------
 
 
+def config_text(provider: str, api: Api, /, *, name: str, **more: str) -> str:
+    """A config of one account of the API, its keys and ``more`` (which replace them)."""
+    keys = {"name": name, "provider": provider, **api.config, **more}
+    return "accounts:\n  - " + "\n    ".join(f"{k}: {json.dumps(v)}" for k, v in keys.items())
+
+
 def account_for(
     provider: str, api: Api, /, *, base_url: str | None = None, **more: str
 ) -> AccountConfig:
     """An account built by the config checker from the API's keys (and ``more``)."""
-    keys = {"name": f"{provider}-main", "provider": provider, **api.config, **more}
     if base_url is not None:
-        keys["base_url"] = base_url
-    text = "accounts:\n  - " + "\n    ".join(f"{k}: {json.dumps(v)}" for k, v in keys.items())
+        more["base_url"] = base_url
+    text = config_text(provider, api, name=f"{provider}-main", **more)
     return parse_config(text, "<case>", environ={}).accounts[0]
+
+
+def config_problems(provider: str, api: Api, /, **more: str) -> list[str]:
+    """The problems the config checker finds in account 'x' of the API with ``more``."""
+    with pytest.raises(ConfigError) as caught:
+        parse_config(config_text(provider, api, name="x", **more), "<case>", environ={})
+    return caught.value.problems
 
 
 def provider_for(
@@ -266,6 +278,26 @@ async def check_answer(
         failure = await fail(adapter_, session)
         assert_failure(failure, answer.failure)
         assert_no_secret(failure, adapter_)
+
+
+def table_tests(
+    provider: str,
+    apis: Mapping[str, Api],
+    answers: Sequence[Answer],
+    sim_answers: Sequence[SimAnswer],
+) -> tuple[Callable[..., Awaitable[None]], Callable[..., Awaitable[None]]]:
+    """The two tests every case table runs: each answer through the adapter, each simulator
+    answer through the simulator. A table assigns them to test_answer, test_simulator_answer."""
+
+    @pytest.mark.parametrize("answer", answers, ids=ids(answers))
+    async def test_answer(answer: Answer, http: Any, session: aiohttp.ClientSession) -> None:
+        await check_answer(provider, apis, answer, http, session)
+
+    @pytest.mark.parametrize("answer", sim_answers, ids=ids(sim_answers))
+    async def test_simulator_answer(answer: SimAnswer) -> None:
+        await check_sim_answer(apis, answer)
+
+    return test_answer, test_simulator_answer
 
 
 # --- the simulator ------------------------------------------------------------------------------

@@ -21,16 +21,14 @@ from provider_kit import (
     Api,
     Failure,
     SimAnswer,
-    check_answer,
-    check_sim_answer,
-    ids,
+    config_problems,
     mock_answer,
     only_request,
     provider_for,
     read,
+    table_tests,
 )
 
-from balance_exporter.config.checker import ConfigError, parse_config
 from balance_exporter.metrics.reading import Reading
 from balance_exporter.polling.errors import Reason
 from balance_exporter.simulator import SimAccount
@@ -403,14 +401,7 @@ SIM_ANSWERS = [
 ]
 
 
-@pytest.mark.parametrize("answer", ANSWERS, ids=ids(ANSWERS))
-async def test_answer(answer: Answer, http: Any, session: aiohttp.ClientSession) -> None:
-    await check_answer(PROVIDER, APIS, answer, http, session)
-
-
-@pytest.mark.parametrize("answer", SIM_ANSWERS, ids=ids(SIM_ANSWERS))
-async def test_simulator_answer(answer: SimAnswer) -> None:
-    await check_sim_answer(APIS, answer)
+test_answer, test_simulator_answer = table_tests(PROVIDER, APIS, ANSWERS, SIM_ANSWERS)
 
 
 # --- what does not fit a row --------------------------------------------------------------------
@@ -444,14 +435,6 @@ async def test_request_sent(
     )
 
 
-def config_problems(**more: str) -> list[str]:
-    keys = {"name": "x", "provider": PROVIDER, **APIS[""].config, **more}
-    text = "accounts:\n  - " + "\n    ".join(f"{k}: {json.dumps(v)}" for k, v in keys.items())
-    with pytest.raises(ConfigError) as caught:
-        parse_config(text, "<case>", environ={})
-    return caught.value.problems
-
-
 @pytest.mark.parametrize(
     ("more", "problem_line"),
     [
@@ -467,7 +450,9 @@ def config_problems(**more: str) -> list[str]:
     ids=["plain-http-base-url", "colon-in-username"],
 )
 def test_config_problem(more: dict[str, str], problem_line: str) -> None:
-    assert config_problems(**more) == [f"<case>: accounts[0] 'x': {problem_line}"]
+    assert config_problems(PROVIDER, APIS[""], **more) == [
+        f"<case>: accounts[0] 'x': {problem_line}"
+    ]
 
 
 def test_https_base_url_is_fine() -> None:

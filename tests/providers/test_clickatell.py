@@ -16,13 +16,11 @@ from provider_kit import (
     Api,
     Failure,
     SimAnswer,
-    check_answer,
-    check_sim_answer,
-    ids,
     mock_answer,
     only_request,
     provider_for,
     read,
+    table_tests,
 )
 
 from balance_exporter.metrics.reading import Reading
@@ -501,14 +499,7 @@ SIM_ANSWERS = [
 ]
 
 
-@pytest.mark.parametrize("answer", ANSWERS, ids=ids(ANSWERS))
-async def test_answer(answer: Answer, http: Any, session: aiohttp.ClientSession) -> None:
-    await check_answer(PROVIDER, APIS, answer, http, session)
-
-
-@pytest.mark.parametrize("answer", SIM_ANSWERS, ids=ids(SIM_ANSWERS))
-async def test_simulator_answer(answer: SimAnswer) -> None:
-    await check_sim_answer(APIS, answer)
+test_answer, test_simulator_answer = table_tests(PROVIDER, APIS, ANSWERS, SIM_ANSWERS)
 
 
 # --- what does not fit a row ---------------------------------------------------------------------

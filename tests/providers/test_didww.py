@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import json
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
@@ -19,16 +18,14 @@ from provider_kit import (
     Failure,
     SimAnswer,
     SimClock,
-    check_answer,
-    check_sim_answer,
-    ids,
+    config_problems,
     mock_answer,
     only_request,
     provider_for,
     read,
+    table_tests,
 )
 
-from balance_exporter.config.checker import ConfigError, parse_config
 from balance_exporter.metrics.reading import Reading
 from balance_exporter.polling.errors import Reason
 from balance_exporter.simulator import SimAccount, Simulator
@@ -409,14 +406,7 @@ SIM_ANSWERS = [
 ]
 
 
-@pytest.mark.parametrize("answer", ANSWERS, ids=ids(ANSWERS))
-async def test_answer(answer: Answer, http: Any, session: aiohttp.ClientSession) -> None:
-    await check_answer(PROVIDER, APIS, answer, http, session)
-
-
-@pytest.mark.parametrize("answer", SIM_ANSWERS, ids=ids(SIM_ANSWERS))
-async def test_simulator_answer(answer: SimAnswer) -> None:
-    await check_sim_answer(APIS, answer)
+test_answer, test_simulator_answer = table_tests(PROVIDER, APIS, ANSWERS, SIM_ANSWERS)
 
 
 # --- what does not fit a row --------------------------------------------------------------------
@@ -445,14 +435,6 @@ async def test_request_sent(
     assert "Authorization" not in headers  # the key has its own header, no scheme word
 
 
-def config_problems(**more: str) -> list[str]:
-    keys = {"name": "x", "provider": PROVIDER, **APIS[""].config, **more}
-    text = "accounts:\n  - " + "\n    ".join(f"{k}: {json.dumps(v)}" for k, v in keys.items())
-    with pytest.raises(ConfigError) as caught:
-        parse_config(text, "<case>", environ={})
-    return caught.value.problems
-
-
 @pytest.mark.parametrize(
     ("more", "problem_line"),
     [
@@ -478,7 +460,9 @@ def config_problems(**more: str) -> list[str]:
     ids=["base-url-with-v3", "base-url-with-v3-and-slash", "currency-lower-case", "currency-word"],
 )
 def test_config_problem(more: dict[str, str], problem_line: str) -> None:
-    assert config_problems(**more) == [f"<case>: accounts[0] 'x': {problem_line}"]
+    assert config_problems(PROVIDER, APIS[""], **more) == [
+        f"<case>: accounts[0] 'x': {problem_line}"
+    ]
 
 
 @pytest.mark.parametrize(

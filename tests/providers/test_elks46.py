@@ -11,8 +11,6 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
-import aiohttp
-import pytest
 from aiohttp import encode_basic_auth
 from provider_kit import (
     API_KEY,
@@ -21,9 +19,7 @@ from provider_kit import (
     Api,
     Failure,
     SimAnswer,
-    check_answer,
-    check_sim_answer,
-    ids,
+    table_tests,
 )
 
 from balance_exporter.metrics.reading import Reading
@@ -372,11 +368,4 @@ SIM_ANSWERS = [
 ]
 
 
-@pytest.mark.parametrize("answer", ANSWERS, ids=ids(ANSWERS))
-async def test_answer(answer: Answer, http: Any, session: aiohttp.ClientSession) -> None:
-    await check_answer(PROVIDER, APIS, answer, http, session)
-
-
-@pytest.mark.parametrize("answer", SIM_ANSWERS, ids=ids(SIM_ANSWERS))
-async def test_simulator_answer(answer: SimAnswer) -> None:
-    await check_sim_answer(APIS, answer)
+test_answer, test_simulator_answer = table_tests(PROVIDER, APIS, ANSWERS, SIM_ANSWERS)

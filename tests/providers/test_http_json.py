@@ -36,13 +36,12 @@ from provider_kit import (
     SimClock,
     assert_failure,
     assert_no_secret,
-    check_answer,
-    check_sim_answer,
     fail,
     ids,
     mock_answer,
     only_request,
     read,
+    table_tests,
 )
 
 from balance_exporter.config.account import AccountConfig
@@ -594,11 +593,6 @@ def yaml_keys(keys: Mapping[str, object]) -> dict[str, object]:
     return {
         key: float(value) if isinstance(value, Decimal) else value for key, value in keys.items()
     }
-
-
-@pytest.mark.parametrize("answer", ANSWERS, ids=ids(ANSWERS))
-async def test_answer(answer: Answer, http: Any, session: aiohttp.ClientSession) -> None:
-    await check_answer(PROVIDER, APIS, answer, http, session)
 
 
 @pytest.mark.parametrize("described", DESCRIBED, ids=[case.id for case in DESCRIBED])
@@ -1228,9 +1222,7 @@ SIM_ANSWERS = [
 ]
 
 
-@pytest.mark.parametrize("answer", SIM_ANSWERS, ids=ids(SIM_ANSWERS))
-async def test_simulator_answer(answer: SimAnswer) -> None:
-    await check_sim_answer(APIS, answer)
+test_answer, test_simulator_answer = table_tests(PROVIDER, APIS, ANSWERS, SIM_ANSWERS)
 
 
 # --- the simulator, read through the demo's own config ---------------------------------------

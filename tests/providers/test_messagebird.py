@@ -7,7 +7,6 @@ from decimal import Decimal
 from typing import Any
 
 import aiohttp
-import pytest
 from provider_kit import (
     API_KEY,
     NO_WAIT,
@@ -15,12 +14,10 @@ from provider_kit import (
     Api,
     Failure,
     SimAnswer,
-    check_answer,
-    check_sim_answer,
     fail,
-    ids,
     mock_answer,
     provider_for,
+    table_tests,
 )
 
 from balance_exporter.metrics.reading import Reading
@@ -362,14 +359,7 @@ SIM_ANSWERS = [
 ]
 
 
-@pytest.mark.parametrize("answer", ANSWERS, ids=ids(ANSWERS))
-async def test_answer(answer: Answer, http: Any, session: aiohttp.ClientSession) -> None:
-    await check_answer(PROVIDER, APIS, answer, http, session)
-
-
-@pytest.mark.parametrize("answer", SIM_ANSWERS, ids=ids(SIM_ANSWERS))
-async def test_simulator_answer(answer: SimAnswer) -> None:
-    await check_sim_answer(APIS, answer)
+test_answer, test_simulator_answer = table_tests(PROVIDER, APIS, ANSWERS, SIM_ANSWERS)
 
 
 # --- what does not fit a row --------------------------------------------------------------------

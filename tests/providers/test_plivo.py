@@ -6,12 +6,10 @@ The Auth ID is the Basic user and names the path; the answer carries no currency
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
-import aiohttp
 import pytest
 from aiohttp import encode_basic_auth
 from provider_kit import (
@@ -22,12 +20,10 @@ from provider_kit import (
     Failure,
     SimAnswer,
     account_for,
-    check_answer,
-    check_sim_answer,
-    ids,
+    config_problems,
+    table_tests,
 )
 
-from balance_exporter.config.checker import ConfigError, parse_config
 from balance_exporter.metrics.reading import Reading
 from balance_exporter.polling.errors import Reason
 from balance_exporter.providers.plivo import PlivoSettings
@@ -364,25 +360,10 @@ SIM_ANSWERS = [
 ]
 
 
-@pytest.mark.parametrize("answer", ANSWERS, ids=ids(ANSWERS))
-async def test_answer(answer: Answer, http: Any, session: aiohttp.ClientSession) -> None:
-    await check_answer(PROVIDER, APIS, answer, http, session)
-
-
-@pytest.mark.parametrize("answer", SIM_ANSWERS, ids=ids(SIM_ANSWERS))
-async def test_simulator_answer(answer: SimAnswer) -> None:
-    await check_sim_answer(APIS, answer)
+test_answer, test_simulator_answer = table_tests(PROVIDER, APIS, ANSWERS, SIM_ANSWERS)
 
 
 # --- what does not fit a row --------------------------------------------------------------------
-
-
-def config_problems(**more: str) -> list[str]:
-    keys = {"name": "x", "provider": PROVIDER, **APIS[""].config, **more}
-    text = "accounts:\n  - " + "\n    ".join(f"{k}: {json.dumps(v)}" for k, v in keys.items())
-    with pytest.raises(ConfigError) as caught:
-        parse_config(text, "<case>", environ={})
-    return caught.value.problems
 
 
 @pytest.mark.parametrize(
@@ -404,7 +385,9 @@ def config_problems(**more: str) -> list[str]:
     ids=["short-auth-id", "lower-case-auth-id", "auth-id-with-a-path", "lower-case", "symbol"],
 )
 def test_config_problem(more: dict[str, str], problem_line: str) -> None:
-    assert config_problems(**more) == [f"<case>: accounts[0] 'x': {problem_line}"]
+    assert config_problems(PROVIDER, APIS[""], **more) == [
+        f"<case>: accounts[0] 'x': {problem_line}"
+    ]
 
 
 def test_subaccount_auth_id_and_default_currency() -> None:

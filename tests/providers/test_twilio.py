@@ -7,7 +7,6 @@ checks by a table of its own, since an answer's config can add keys but not drop
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
@@ -23,16 +22,16 @@ from provider_kit import (
     Failure,
     SimAnswer,
     check_answer,
-    check_sim_answer,
+    config_problems,
     fail,
     ids,
     mock_answer,
     only_request,
     provider_for,
     read,
+    table_tests,
 )
 
-from balance_exporter.config.checker import ConfigError, parse_config
 from balance_exporter.metrics.reading import Reading
 from balance_exporter.polling.errors import Reason
 from balance_exporter.simulator import SimAccount
@@ -402,19 +401,12 @@ SIM_ANSWERS = [
 ]
 
 
-@pytest.mark.parametrize("answer", ANSWERS, ids=ids(ANSWERS))
-async def test_answer(answer: Answer, http: Any, session: aiohttp.ClientSession) -> None:
-    await check_answer(PROVIDER, APIS, answer, http, session)
+test_answer, test_simulator_answer = table_tests(PROVIDER, APIS, ANSWERS, SIM_ANSWERS)
 
 
 @pytest.mark.parametrize("answer", API_KEY_ANSWERS, ids=ids(API_KEY_ANSWERS))
 async def test_api_key_answer(answer: Answer, http: Any, session: aiohttp.ClientSession) -> None:
     await check_answer(PROVIDER, {"": API_KEY_WAY}, answer, http, session)
-
-
-@pytest.mark.parametrize("answer", SIM_ANSWERS, ids=ids(SIM_ANSWERS))
-async def test_simulator_answer(answer: SimAnswer) -> None:
-    await check_sim_answer(APIS, answer)
 
 
 # --- what does not fit a row --------------------------------------------------------------------
@@ -464,14 +456,6 @@ async def test_429_without_retry_after_asks_no_wait(
     assert failure.retry_after is None
 
 
-def config_problems(**more: str) -> list[str]:
-    keys = {"name": "x", "provider": PROVIDER, **APIS[""].config, **more}
-    text = "accounts:\n  - " + "\n    ".join(f"{k}: {json.dumps(v)}" for k, v in keys.items())
-    with pytest.raises(ConfigError) as caught:
-        parse_config(text, "<case>", environ={})
-    return caught.value.problems
-
-
 @pytest.mark.parametrize(
     ("more", "problem_line"),
     [
@@ -509,4 +493,6 @@ def config_problems(**more: str) -> list[str]:
     ],
 )
 def test_region_config_problem(more: dict[str, str], problem_line: str) -> None:
-    assert config_problems(**more) == [f"<case>: accounts[0] 'x': {problem_line}"]
+    assert config_problems(PROVIDER, APIS[""], **more) == [
+        f"<case>: accounts[0] 'x': {problem_line}"
+    ]

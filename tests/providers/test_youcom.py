@@ -7,19 +7,16 @@ from decimal import Decimal
 from typing import Any
 
 import aiohttp
-import pytest
 from provider_kit import (
     API_KEY,
     Answer,
     Api,
     Failure,
     SimAnswer,
-    check_answer,
-    check_sim_answer,
-    ids,
     mock_answer,
     provider_for,
     read,
+    table_tests,
 )
 
 from balance_exporter.metrics.reading import Reading
@@ -317,11 +314,4 @@ async def test_documented_cents_give_exact_dollars(
     assert str(reading.balance) == "7189.245"
 
 
-@pytest.mark.parametrize("answer", ANSWERS, ids=ids(ANSWERS))
-async def test_answer(answer: Answer, http: Any, session: aiohttp.ClientSession) -> None:
-    await check_answer(PROVIDER, APIS, answer, http, session)
-
-
-@pytest.mark.parametrize("answer", SIM_ANSWERS, ids=ids(SIM_ANSWERS))
-async def test_simulator_answer(answer: SimAnswer) -> None:
-    await check_sim_answer(APIS, answer)
+test_answer, test_simulator_answer = table_tests(PROVIDER, APIS, ANSWERS, SIM_ANSWERS)
