@@ -66,14 +66,19 @@ def metric_value(exposition: str, name: str, **labels: str) -> float | None:
     return found[0] if found else None
 
 
-def balances(exposition: str) -> dict[str, float]:
-    """billing_balance by account."""
+def by_account(exposition: str, sample_name: str) -> dict[str, float]:
+    """The samples called ``sample_name`` by account, the exposition parsed once."""
     return {
         sample.labels["account"]: sample.value
         for family in text_string_to_metric_families(exposition)
-        if family.name == "billing_balance"
         for sample in family.samples
+        if sample.name == sample_name
     }
+
+
+def balances(exposition: str) -> dict[str, float]:
+    """billing_balance by account."""
+    return by_account(exposition, "billing_balance")
 
 
 # One key=value field of a logfmt line; the value bare or quoted with backslash escapes.

@@ -39,7 +39,7 @@ from prometheus_harness import (
     wait_until,
 )
 from provider_kit import every_api
-from support import bcrypt_hash, logfmt, metric_value, write_tls_auth_web_config
+from support import bcrypt_hash, by_account, logfmt, metric_value, write_tls_auth_web_config
 
 from balance_exporter.config.checker import Config, ConfigError, load_config
 from balance_exporter.config.secret import FRAGMENT, Secret
@@ -431,15 +431,6 @@ async def test_no_secret_in_logs_pages_or_reload_errors(
     secrets.assert_absent(exporter.stderr, "the log")
     assert "Traceback" not in exporter.stderr
     check_log(log_records(exporter.stderr, log_format), tmp_path)
-
-
-def by_account(exposition: str, metric: str) -> dict[str, float]:
-    return {
-        sample.labels["account"]: sample.value
-        for family in text_string_to_metric_families(exposition)
-        for sample in family.samples
-        if sample.name == metric
-    }
 
 
 async def exercise(
