@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from decimal import Decimal
 from email.utils import formatdate
@@ -18,10 +19,14 @@ from yarl import URL
 
 from balance_exporter import __version__
 from balance_exporter.config.account import AccountConfig
-from balance_exporter.config.secret import FRAGMENT, Secret, redact
+from balance_exporter.config.secret import FRAGMENT, Redaction, Secret, redact
 from balance_exporter.metrics.reading import Reading
+from balance_exporter.metrics.snapshot import SnapshotStore
+from balance_exporter.polling import poll as poll_module
+from balance_exporter.polling.clock import SystemClock
 from balance_exporter.polling.errors import PollError, Reason, reason_for_status
-from balance_exporter.polling.poll import poll
+from balance_exporter.polling.poll import AccountRedaction, poll
+from balance_exporter.polling.scheduler import Scheduler
 from balance_exporter.providers.base import ErrorDetail, Provider, Request, Response, text_of
 from balance_exporter.providers.shared.parsing import amount, mapping
 from balance_exporter.providers.telnyx import TelnyxSettings
@@ -443,3 +448,79 @@ def test_redact() -> None:
     assert redact("the cat", [Secret("cat")]) == "the cat"
     assert redact("a.b*c", [Secret("a.b*c")]) == "********"
     assert redact("nothing here", secrets) == "nothing here"
+
+
+# --- redaction is built once per account, in linear time ---------------------------------------
+
+
+class CountingRedaction(Redaction):
+    built = 0
+
+    def __init__(self, secrets: Iterable[Secret]) -> None:
+        CountingRedaction.built += 1
+        super().__init__(secrets)
+
+
+async def test_a_prepared_redaction_is_not_rebuilt_per_failed_poll(
+    http: Any, session: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(poll_module, "Redaction", CountingRedaction)
+    CountingRedaction.built = 0
+    provider = fake()
+    prepared = AccountRedaction(provider)
+    built = CountingRedaction.built
+    for _ in range(5):
+        answer(http, json.dumps({"code": "X", "message": f"bad key {KEY}"}), status=401)
+        with pytest.raises(PollError) as caught:
+            await poll(provider, session, NOW, prepared)
+        assert KEY[:FRAGMENT] not in caught.value.message
+
+    assert built == 1
+    assert CountingRedaction.built == built  # five failures, no redaction compiled
+
+
+async def test_the_scheduler_prepares_each_accounts_redaction_once(
+    http: Any, session: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(poll_module, "Redaction", CountingRedaction)
+    CountingRedaction.built = 0
+    scheduler = Scheduler(SnapshotStore(), SystemClock(), session)
+    account = replace(
+        fake().account, provider="telnyx", settings=TelnyxSettings(api_key=Secret(KEY))
+    )
+    telnyx = "https://api.telnyx.com/v2/balance"
+    for _ in range(4):
+        http.get(telnyx, status=401, body="{}", response_class=MockResponse)
+        with pytest.raises(PollError):
+            await scheduler._poll_provider(account)
+
+    assert CountingRedaction.built == 1
+
+
+def test_redaction_pattern_does_not_grow_with_the_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Today's cost was one alternative per prefix length: 4 KiB gave an 8 MB pattern.
+    compiled: list[int] = []
+    real_compile = re.compile
+
+    def spy(pattern: str, flags: int = 0) -> re.Pattern[str]:
+        compiled.append(len(pattern))
+        return real_compile(pattern, flags)
+
+    monkeypatch.setattr(re, "compile", spy)
+    long_secret = "".join(chr(33 + (i * 7) % 90) for i in range(4_096))
+    blank = Redaction([Secret(long_secret)])
+
+    assert compiled
+    assert max(compiled) < 100
+    assert blank.apply(f"x {long_secret[:3_000]} y") == "x ******** y"
+    assert blank.apply(f"x {long_secret.lower()}!") == "x ********!"
+    assert blank.apply(f"{long_secret[:7]}") == long_secret[:7]
+
+
+def test_redaction_blanks_the_longest_form_in_one_piece() -> None:
+    # A key and its percent-encoding share their first characters: neither leaves a tail.
+    key = "abcdefghij/k+l"
+    forms = [Secret(key), Secret(quote(key, safe=""))]
+    assert Redaction(forms).apply(f"<{quote(key, safe='')}>") == "<********>"
+    assert Redaction(forms).apply(f"<{key}>") == "<********>"
+    assert Redaction(forms).apply(f"{key}{key}") == "****************"

@@ -36,21 +36,63 @@ class Secret:
 # A message may quote an echoed secret cut short (a quoted value, a shortened text) or
 # case-folded (a currency code): such pieces go too, down to this many characters.
 FRAGMENT = 8
+MASK = "********"
+SHORTEST = 4  # a shorter secret would blank out ordinary words
+
+
+class Redaction:
+    """Blanks out secrets in text, whole or as a leading piece, in any letter case.
+
+    Built once per account, in time linear in the secrets' length: one pattern finds the
+    first FRAGMENT characters of any secret (the whole of a shorter one), then the match is
+    extended along the secrets that start so, and the longest wins. A secret's other forms
+    (its percent-encoding) share its first characters, so blanking the longest piece in one
+    pass never leaves the rest of another form visible."""
+
+    __slots__ = ("_forms", "_pattern")
+
+    def __init__(self, secrets: Iterable[Secret]) -> None:
+        values = {secret.reveal() for secret in secrets}
+        groups: dict[str, list[str]] = {}
+        for value in values:
+            if len(value) >= SHORTEST:
+                groups.setdefault(value[:FRAGMENT].lower(), []).append(value)
+        heads = sorted(groups, key=len, reverse=True)  # a whole head before a short secret
+        self._forms = [groups[head] for head in heads]
+        self._pattern = (
+            re.compile("|".join(f"({re.escape(head)})" for head in heads), re.IGNORECASE)
+            if heads
+            else None
+        )
+
+    def apply(self, text: str) -> str:
+        if self._pattern is None:
+            return text
+        pieces: list[str] = []
+        done = 0
+        while (found := self._pattern.search(text, done)) is not None:
+            start = found.start()
+            assert found.lastindex is not None
+            forms = self._forms[found.lastindex - 1]
+            pieces += [text[done:start], MASK]
+            done = max(start + _common_length(text, start, form) for form in forms)
+        pieces.append(text[done:])
+        return "".join(pieces)
+
+
+def _common_length(text: str, start: int, form: str) -> int:
+    """How many characters of ``form`` text has from ``start`` on, in any letter case."""
+    end = start + len(form)
+    if text[start:end].lower() == form.lower():
+        return len(form)
+    size = min(FRAGMENT, len(form))  # the pattern matched this much
+    for have, want in zip(text[start + size : end], form[size:], strict=False):
+        if have != want and have.lower() != want.lower():
+            break
+        size += 1
+    return size
 
 
 def redact(text: str, secrets: Iterable[Secret]) -> str:
-    """Blank out every secret in text, whole or as a leading piece, in any letter case.
-
-    One pass over the pieces of every secret, longest first: a secret's other forms (its
-    percent-encoding) share its first characters, and blanking one at a time would leave
-    the rest of the other visible."""
-    pieces = {
-        value[:size]
-        for value in (secret.reveal() for secret in secrets)
-        if len(value) >= 4
-        for size in range(len(value), min(len(value), FRAGMENT) - 1, -1)
-    }
-    if not pieces:
-        return text
-    pattern = "|".join(re.escape(piece) for piece in sorted(pieces, key=len, reverse=True))
-    return re.sub(pattern, "********", text, flags=re.IGNORECASE)
+    """``text`` with every secret blanked out (see Redaction; build one to reuse it)."""
+    return Redaction(secrets).apply(text)

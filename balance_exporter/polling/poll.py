@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
@@ -9,7 +10,7 @@ from urllib.parse import quote
 import aiohttp
 from yarl import URL
 
-from balance_exporter.config.secret import Secret, redact
+from balance_exporter.config.secret import Redaction, Secret
 from balance_exporter.metrics.reading import Reading
 from balance_exporter.polling.errors import PollError, Reason
 from balance_exporter.polling.ratelimit import requested_wait
@@ -17,8 +18,16 @@ from balance_exporter.polling.transport import Request, fetch
 from balance_exporter.providers.base import Provider
 
 
-async def poll(provider: Provider[Any], session: aiohttp.ClientSession, now: float) -> Reading:
-    """A Reading, or PollError with a reason, a one-line message and any wait the provider asked."""
+async def poll(
+    provider: Provider[Any],
+    session: aiohttp.ClientSession,
+    now: float,
+    redaction: AccountRedaction | None = None,
+) -> Reading:
+    """A Reading, or PollError with a reason, a one-line message and any wait the provider asked.
+
+    ``redaction`` is the account's, built when its config was loaded; without it, one is built
+    for this poll."""
     account = provider.account
     request: Request | None = None
     try:
@@ -27,20 +36,18 @@ async def poll(provider: Provider[Any], session: aiohttp.ClientSession, now: flo
         if 200 <= response.status < 300:
             reading = provider.parse(response)
             if reading.degraded_reason:  # provider text that goes to the logs
-                reading = replace(
-                    reading,
-                    degraded_reason=redact(reading.degraded_reason, hidden(provider, request)),
-                )
+                blank = (redaction or AccountRedaction(provider)).of(request)
+                reading = replace(reading, degraded_reason=blank.apply(reading.degraded_reason))
             return reading
         failure = provider.error(response)
         failure.retry_after = requested_wait(response.headers, now)
         raise failure
     except PollError as failure:  # providers may echo a key back: it never leaves this function
-        secrets = hidden(provider, request)
-        failure.message = redact(failure.message, secrets)
+        blank = (redaction or AccountRedaction(provider)).of(request)
+        failure.message = blank.apply(failure.message)
         failure.args = (failure.message,)
         if failure.code is not None:  # logged too: a provider may echo anything as its code
-            failure.code = redact(failure.code, secrets)
+            failure.code = blank.apply(failure.code)
         raise
     except (ValueError, TypeError, KeyError, AttributeError, ArithmeticError) as exc:
         # An answer shape no parser foresaw must cost this poll only, never the process.
@@ -49,21 +56,43 @@ async def poll(provider: Provider[Any], session: aiohttp.ClientSession, now: flo
         ) from None
 
 
-def hidden(provider: Provider[Any], request: Request | None) -> list[Secret]:
-    """The account's secrets and its credentials as sent: an echoed Authorization header shows
-    them encoded (HTTP Basic is base64 of user:secret), and a key in a URL percent-encoded,
-    which no secret's own text matches."""
-    secrets = list(provider.account.secrets.values())
-    for secret in provider.account.secrets.values():
+class AccountRedaction:
+    """What a poll blanks out of an account's errors: its secrets, and its credentials as sent.
+
+    An echoed Authorization header shows them encoded (HTTP Basic is base64 of user:secret)
+    and a key in a URL percent-encoded, which no secret's own text matches. Built once per
+    account; a request whose credentials differ from those foreseen (a signature that changes)
+    gets a Redaction of its own."""
+
+    def __init__(self, provider: Provider[Any]) -> None:
+        self._forms = _secret_forms(provider.account.secrets.values())
+        try:
+            self._sent = _sent_credentials(provider.request())
+        except Exception:
+            self._sent = []
+        self.redaction = Redaction(self._forms + self._sent)
+
+    def of(self, request: Request | None) -> Redaction:
+        sent = [] if request is None else _sent_credentials(request)
+        if sent == self._sent or not sent:
+            return self.redaction
+        return Redaction(self._forms + self._sent + sent)
+
+
+def _secret_forms(secrets: Iterable[Secret]) -> list[Secret]:
+    forms = list(secrets)
+    for secret in list(forms):
         value = secret.reveal()
         quoted = quote(value, safe="")
         # As aiohttp sends it in a query string: yarl decodes / ? : @ $ , again.
         sent = URL("/?k=" + quoted).raw_query_string[2:]
-        secrets += [Secret(form) for form in {quoted, sent} if form != value]
-    if request is not None:
-        secrets += [
-            Secret(value.split(" ", 1)[-1])
-            for name, value in request.headers.items()
-            if name.lower() == "authorization"
-        ]
-    return secrets
+        forms += [Secret(form) for form in {quoted, sent} if form != value]
+    return forms
+
+
+def _sent_credentials(request: Request) -> list[Secret]:
+    return [
+        Secret(value.split(" ", 1)[-1])
+        for name, value in request.headers.items()
+        if name.lower() == "authorization"
+    ]

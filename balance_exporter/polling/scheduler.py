@@ -11,6 +11,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
 
 import aiohttp
 
@@ -21,8 +22,8 @@ from balance_exporter.metrics.snapshot import SnapshotStore
 from balance_exporter.polling.backoff import failure_delay, first_delay, next_healthy
 from balance_exporter.polling.clock import Clock
 from balance_exporter.polling.errors import PollError, Reason
-from balance_exporter.polling.poll import poll
-from balance_exporter.providers.base import adapter
+from balance_exporter.polling.poll import AccountRedaction, poll
+from balance_exporter.providers.base import Provider, adapter
 from balance_exporter.providers.registry import PROVIDERS
 
 log = logging.getLogger("balance_exporter.scheduler")
@@ -49,6 +50,8 @@ class Scheduler:
         self.limit = asyncio.Semaphore(max_concurrent_requests)
         self._poll = poll_function or self._poll_provider
         self._tasks: dict[str, tuple[AccountConfig, asyncio.Task[None]]] = {}
+        # Each account's adapter and redaction, made once per (re)loaded config of it.
+        self._prepared: dict[str, tuple[AccountConfig, Provider[Any], AccountRedaction]] = {}
 
     async def apply(self, accounts: Iterable[AccountConfig], max_concurrent_requests: int) -> None:
         """Follow a (re)loaded config: unchanged accounts keep running, the rest restart or stop."""
@@ -121,11 +124,21 @@ class Scheduler:
     async def _poll_provider(self, account: AccountConfig) -> Reading:
         if self.session is None:
             raise RuntimeError("Scheduler needs an HTTP session to poll providers")
-        provider = adapter(account, PROVIDERS)
-        return await poll(provider, self.session, self.clock.time())
+        prepared = self._prepared.get(account.name)
+        if prepared is None or prepared[0] is not account:
+            provider = adapter(account, PROVIDERS)
+            prepared = self._prepared[account.name] = (
+                account,
+                provider,
+                AccountRedaction(provider),
+            )
+        _, provider, redaction = prepared
+        return await poll(provider, self.session, self.clock.time(), redaction)
 
     async def _cancel(self, names: list[str]) -> None:
         tasks = [self._tasks.pop(name)[1] for name in names]
+        for name in names:
+            self._prepared.pop(name, None)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
