@@ -29,6 +29,7 @@ bench: $(BIN)/.installed
 	$(BIN)/python -m bench.scrape
 	$(BIN)/python -m bench.hung_provider
 	$(BIN)/python -m bench.auth_timing
+	$(BIN)/python -m bench.scale
 	$(BIN)/python -m bench.redaction
 
 clean:

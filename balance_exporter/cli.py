@@ -6,11 +6,14 @@ import argparse
 import asyncio
 import logging
 import platform
+import socket
 import sys
 from collections.abc import Sequence
+from functools import partial
 
 from balance_exporter import __version__
-from balance_exporter.config.checker import ConfigError, describe, load_config
+from balance_exporter.config.checker import Config, ConfigError, describe, load_config
+from balance_exporter.config.sharding import Shard
 from balance_exporter.config.webconfig import WebConfig, describe_web, load_web_config
 from balance_exporter.config.yamlfile import guarded
 from balance_exporter.daemon import EXIT_CONFIG, EXIT_OK, run_once, serve
@@ -22,6 +25,7 @@ from balance_exporter.providers.registry import (
     describe_providers,
     install_plugins,
 )
+from balance_exporter.web.connections import IDLE_TIMEOUT, MAX_CONNECTIONS, RESERVED_FILES
 
 log = logging.getLogger("balance_exporter.cli")
 
@@ -54,6 +58,30 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--web.telemetry-path", dest="telemetry_path", default="/metrics", metavar="PATH"
     )
+    parser.add_argument(
+        "--web.enable-lifecycle",
+        dest="enable_lifecycle",
+        action="store_true",
+        help="allow POST /-/reload (SIGHUP reloads either way) (default: off)",
+    )
+    parser.add_argument(
+        "--web.max-connections",
+        dest="max_connections",
+        type=positive_int,
+        default=MAX_CONNECTIONS,
+        metavar="N",
+        help="clients served at once; more are turned away, and the process's file limit "
+        f"keeps {RESERVED_FILES} for the polls (default: {MAX_CONNECTIONS})",
+    )
+    parser.add_argument(
+        "--web.idle-timeout",
+        dest="idle_timeout",
+        type=positive_float,
+        default=IDLE_TIMEOUT,
+        metavar="SECONDS",
+        help="how long a client may take to send a request's header, and may keep an idle "
+        f"connection open (default: {IDLE_TIMEOUT:g})",
+    )
     parser.add_argument("--log.level", dest="log_level", default="info", choices=list(LEVELS))
     parser.add_argument(
         "--log.format", dest="log_format", default="logfmt", choices=["logfmt", "json"]
@@ -68,8 +96,29 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         action="store_true",
         help="simulate every provider on loopback and serve a demo config (no file, no secret)",
     )
+    parser.add_argument(
+        "--shard.count",
+        dest="shard_count",
+        type=int,
+        default=1,
+        metavar="N",
+        help="one of N exporters, each polling its share of the accounts (default: 1)",
+    )
+    parser.add_argument(
+        "--shard.index",
+        dest="shard_index",
+        type=int,
+        default=None,
+        metavar="I",
+        help="this exporter's share, 0 to N-1 (default: with N > 1, the hostname's "
+        "StatefulSet ordinal, 2 for balance-exporter-2)",
+    )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     args = parser.parse_args(argv)
+    try:
+        args.shard = Shard.from_flags(args.shard_count, args.shard_index, socket.gethostname)
+    except ValueError as exc:
+        parser.error(str(exc))
     if not args.telemetry_path.startswith("/"):
         parser.error("--web.telemetry-path must start with /")
     try:
@@ -77,6 +126,20 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     except ValueError as exc:
         parser.error(f"--web.listen-address: {exc}")
     return args
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return value
+
+
+def positive_float(text: str) -> float:
+    value = float(text)
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
+    return value
 
 
 def parse_listen_address(text: str) -> tuple[str | None, int]:
@@ -99,26 +162,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PluginError as exc:
         print(exc, file=sys.stderr)
         return EXIT_CONFIG
+
+    def load_whole() -> Config:  # every account is checked, whichever shard polls it
+        return guarded(args.config_file, lambda: load_config(args.config_file))
+
     try:
         web_config = None
         if args.web_config_file:
             web_config = guarded(
                 args.web_config_file, lambda: load_web_config(args.web_config_file)
             )
-        config = (
-            None if args.demo else guarded(args.config_file, lambda: load_config(args.config_file))
-        )
+        whole = None if args.demo else load_whole()
     except ConfigError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         return EXIT_CONFIG
     try:
-        if config is None:
+        if whole is None:
             return asyncio.run(run_demo(args, web_config))
-        for warning in config.warnings:
+        for warning in whole.warnings:
             log.warning(warning)
+        config = args.shard.restrict(whole)
         if args.config_check:
-            print(f"{args.config_file}: OK, {len(config.accounts)} account(s)")
+            owned = f", {len(config.accounts)} in {args.shard}" if args.shard.count > 1 else ""
+            print(f"{args.config_file}: OK, {len(whole.accounts)} account(s){owned}")
             for line in describe(config):
                 print(f"  {line}")
             print(f"providers: {describe_providers(PROVIDERS)}")
@@ -127,7 +194,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_OK
         if args.once:
             return asyncio.run(run_once(config))
-        return asyncio.run(serve(args, config, web_config))
+        # Reloads go through the shard too, so they never bring back another shard's accounts.
+        return asyncio.run(serve(args, config, web_config, args.shard.loader(load_whole)))
     except KeyboardInterrupt:
         return EXIT_OK
 
@@ -135,7 +203,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 async def run_demo(args: argparse.Namespace, web_config: WebConfig | None) -> int:
     simulator = await start_simulator()
     try:
-        config = demo_config(simulator.url)
+        source = args.shard.loader(partial(demo_config, simulator.url))
+        config = source()
         if args.once:
             return await run_once(config)
         scheme = "https" if web_config is not None and web_config.tls else "http"
@@ -146,6 +215,6 @@ async def run_demo(args: argparse.Namespace, web_config: WebConfig | None) -> in
             f"  landing page:        {base}/",
             f"  simulated providers: {simulator.url}/-/sim/accounts",
         ]
-        return await serve(args, config, web_config, lambda: demo_config(simulator.url), banner)
+        return await serve(args, config, web_config, source, banner)
     finally:
         await simulator.stop()

@@ -25,6 +25,14 @@ from balance_exporter.metrics.snapshot import SnapshotStore
 from balance_exporter.polling.clock import Clock, SystemClock
 from balance_exporter.polling.scheduler import Scheduler
 from balance_exporter.polling.transport import new_session
+from balance_exporter.web.connections import (
+    ConnectionGate,
+    ServerLimits,
+    connection_cap,
+    open_file_limit,
+    quiet_accept_errors,
+    runner_options,
+)
 from balance_exporter.web.listener import Listener
 from balance_exporter.web.server import WebState, build_app
 
@@ -108,8 +116,8 @@ class Daemon:
             log.info("config reloaded", extra={"accounts": len(config.accounts)})
             return []
 
-    def app(self, telemetry_path: str = "/metrics") -> web.Application:
-        return build_app(self.store, self.reload, telemetry_path, self.web)
+    def app(self, telemetry_path: str = "/metrics", *, lifecycle: bool = False) -> web.Application:
+        return build_app(self.store, self.reload, telemetry_path, self.web, lifecycle=lifecycle)
 
     async def stop(self) -> None:
         await self.scheduler.stop()
@@ -141,11 +149,22 @@ async def serve(
         web_config_path=args.web_config_file,
         web_config=web_config,
     )
+    limits = ServerLimits(args.idle_timeout, args.max_connections)
+    cap = connection_cap(limits.max_connections, open_file_limit())
+    if cap < limits.max_connections:
+        log.warning(
+            "fewer connections allowed than asked: the file limit keeps some for the polls",
+            extra={"max_connections": cap, "asked": limits.max_connections},
+        )
+    quiet_accept_errors(asyncio.get_running_loop())
     runner = web.AppRunner(
-        daemon.app(args.telemetry_path), shutdown_timeout=SHUTDOWN_GRACE, handle_signals=False
+        daemon.app(args.telemetry_path, lifecycle=args.enable_lifecycle),
+        shutdown_timeout=SHUTDOWN_GRACE,
+        handle_signals=False,
+        **runner_options(limits),
     )
     await runner.setup()
-    listener = Listener(runner, args.host, args.port)
+    listener = Listener(runner, args.host, args.port, ConnectionGate(cap))
     try:
         await listener.start(daemon.web.config.ssl_context())
     except OSError as exc:

@@ -155,10 +155,12 @@ async def serving(
     store: SnapshotStore,
     reload: Reload = no_reload,
     telemetry_path: str = "/metrics",
+    *,
+    lifecycle: bool = True,
     **client_options: Any,
 ) -> AsyncIterator[Client]:
-    """The exporter's app over ``store``, and a client of it."""
-    app = build_app(store, reload, telemetry_path)
+    """The exporter's app over ``store``, and a client of it (POST /-/reload enabled)."""
+    app = build_app(store, reload, telemetry_path, lifecycle=lifecycle)
     async with test_utils.TestClient(test_utils.TestServer(app), **client_options) as client:
         yield client
 

@@ -1,8 +1,10 @@
-"""The timing rules on their own: start spread, the healthy grid, failure backoff."""
+"""The timing rules on their own: start spread, each account's slots, failure backoff."""
 
 from __future__ import annotations
 
+import hashlib
 import random
+from collections import Counter
 
 import pytest
 from fakeclock import seeded
@@ -10,10 +12,12 @@ from fakeclock import seeded
 from balance_exporter.polling.backoff import (
     JITTER,
     MAX_BACKOFF,
+    MIN_GAP,
     START_SPREAD,
     failure_delay,
     first_delay,
-    next_healthy,
+    next_slot,
+    phase,
 )
 
 
@@ -32,7 +36,7 @@ LOW, HIGH = Edge(high=False), Edge(high=True)
 
 
 def test_constants_are_the_documented_ones() -> None:
-    assert (JITTER, MAX_BACKOFF, START_SPREAD) == (0.05, 1800.0, 10.0)
+    assert (JITTER, MAX_BACKOFF, START_SPREAD) == (0.05, 1800.0, 5.0)
 
 
 @pytest.mark.parametrize(("interval", "spread"), [(300.0, START_SPREAD), (4.0, 4.0)])
@@ -46,37 +50,52 @@ def test_first_delay_spreads_over_the_start_window(interval: float, spread: floa
     assert first_delay(interval, LOW) == 0.0
 
 
-def test_next_healthy_takes_the_next_grid_slot_with_jitter_either_way() -> None:
-    assert next_healthy(100.0, 60.0, 101.0, HIGH) == (160.0, 163.0)
-    assert next_healthy(100.0, 60.0, 101.0, LOW) == (160.0, 157.0)
+def test_next_slot_is_the_accounts_phase_past_a_multiple_of_the_interval() -> None:
+    # Phase 10 in 60 s slots: 10, 70, 130 ... A poll started at 75: 54 s later is 129, so 130.
+    assert next_slot(75.0, 75.5, 10.0, 60.0) == 130.0
+    assert next_slot(16.0, 16.5, 10.0, 60.0) == 70.0  # exactly MIN_GAP later is allowed
+    assert next_slot(17.0, 17.5, 10.0, 60.0) == 130.0  # 70 would be too soon after 17
 
 
-def test_next_healthy_does_not_drift_with_slow_polls() -> None:
-    # The poll for slot 100 finished at 130: the next slot is still 160.
-    slot, wake = next_healthy(100.0, 60.0, 130.0, LOW)
-    assert slot == 160.0
-    assert wake == 157.0
+def test_next_slot_does_not_drift_with_slow_polls() -> None:
+    # The poll for slot 70 took 20 s: the next slot is still 130.
+    assert next_slot(70.0, 90.0, 10.0, 60.0) == 130.0
 
 
-def test_next_healthy_skips_slots_missed_while_a_poll_hung() -> None:
-    # Due at 0, the poll came back at 200: slots 60, 120 and 180 are gone; no catch-up burst.
-    assert next_healthy(0.0, 60.0, 200.0, HIGH) == (240.0, 243.0)
-    # Exactly on a slot boundary the next slot is the following one.
-    assert next_healthy(0.0, 60.0, 120.0, HIGH) == (180.0, 183.0)
+def test_next_slot_skips_slots_missed_while_a_poll_hung() -> None:
+    # The poll for slot 10 came back at 200: 70, 130 and 190 are gone; no catch-up burst.
+    assert next_slot(10.0, 200.0, 10.0, 60.0) == 250.0
 
 
-def test_next_healthy_never_wakes_in_the_past() -> None:
-    slot, wake = next_healthy(0.0, 60.0, 59.0, LOW)
-    assert slot == 60.0
-    assert wake == 59.0  # the jittered 57 is already past: go now, not back in time
+def test_two_polls_are_never_closer_than_most_of_an_interval() -> None:
+    assert MIN_GAP == 0.9
+    rng = seeded(5)
+    for _ in range(500):
+        started = rng.uniform(0.0, 1e9)
+        offset = rng.uniform(0.0, 300.0)
+        slot = next_slot(started, started + 1.0, offset, 300.0)
+        assert 270.0 <= slot - started <= 570.0 + 1e-6
+        position = (slot - offset) % 300.0
+        assert min(position, 300.0 - position) == pytest.approx(0.0, abs=1e-3)
 
 
-def test_next_healthy_jitter_stays_within_five_percent() -> None:
-    rng = seeded(11)
-    offsets = [next_healthy(0.0, 60.0, 1.0, rng)[1] - 60.0 for _ in range(500)]
-    assert all(-3.0 <= offset <= 3.0 for offset in offsets)
-    assert min(offsets) < -2.5
-    assert max(offsets) > 2.5
+def test_phase_comes_from_the_name_alone() -> None:
+    # Stable across processes and releases: a change of hash would move every account.
+    assert phase("sms-main", 60.0) == pytest.approx(
+        int.from_bytes(hashlib.sha256(b"sms-main").digest()[:8], "big") / 2**64 * 60.0
+    )
+    assert phase("sms-main", 60.0) == phase("sms-main", 60.0)
+    assert 0.0 <= phase("sms-main", 60.0) < 60.0
+    assert phase("sms-main", 120.0) == pytest.approx(2 * phase("sms-main", 60.0))
+
+
+def test_phases_spread_evenly_over_the_interval() -> None:
+    # 10,000 accounts at 60 s: every second of the interval gets about 167, none twice that.
+    per_second = Counter(int(phase(f"account-{i:05d}", 60.0)) for i in range(10_000))
+    mean = 10_000 / 60
+    assert len(per_second) == 60
+    assert max(per_second.values()) <= 1.3 * mean
+    assert min(per_second.values()) >= 0.7 * mean
 
 
 def test_failure_delay_doubles_from_the_interval_up_to_the_cap() -> None:

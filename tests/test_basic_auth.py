@@ -21,11 +21,12 @@ from aiohttp import encode_basic_auth, hdrs, test_utils
 from support import Client, FakeReload, bcrypt_hash, htpasswd_hash
 
 import balance_exporter.web.auth
+from balance_exporter.config.account import AccountConfig
 from balance_exporter.config.secret import Secret
 from balance_exporter.config.webconfig import WebConfig, load_web_config
 from balance_exporter.metrics.snapshot import SnapshotStore
-from balance_exporter.web.auth import BasicAuthChecker
-from balance_exporter.web.server import WebState, build_app
+from balance_exporter.web.auth import MAX_WAITING_CHECKS, BasicAuthChecker
+from balance_exporter.web.server import RENDERER, WebState, build_app
 
 USER = "prometheus"
 PASSWORD = "CANARY-basic-auth-right-7f3a"
@@ -75,7 +76,7 @@ async def serving(
 ) -> AsyncIterator[Client]:
     """The app guarded by ``state`` (by default USER with HASH)."""
     web_state = state or WebState(web_config({USER: HASH}))
-    app = build_app(SnapshotStore(), reloads or FakeReload(), web_state=web_state)
+    app = build_app(SnapshotStore(), reloads or FakeReload(), web_state=web_state, lifecycle=True)
     async with test_utils.TestClient(test_utils.TestServer(app)) as client:
         yield client
 
@@ -132,7 +133,9 @@ async def test_the_right_password_opens_every_guarded_page() -> None:
 @pytest.mark.parametrize("path", ["/-/healthy", "/-/ready"])
 @pytest.mark.parametrize("credentials", ["no credentials", "wrong password"])
 async def test_probes_need_no_password(path: str, credentials: str) -> None:
-    async with serving() as client, client.get(path, headers=REFUSED[credentials]) as response:
+    async with serving() as client:
+        await client.app[RENDERER].settled()  # ready once the first body is rendered
+        response = await client.get(path, headers=REFUSED[credentials])
         assert response.status == 200
         assert response.headers["X-Content-Type-Options"] == "nosniff"
         assert await response.text() == ("Healthy\n" if path == "/-/healthy" else "Ready\n")
@@ -253,3 +256,44 @@ async def test_an_unknown_user_takes_as_long_as_a_wrong_password() -> None:
     )
     low, high = TIMING_RATIO
     assert low <= ratio <= high, f"unknown user / wrong password medians: {ratio:.2f}"
+
+
+async def test_a_flood_of_wrong_passwords_never_holds_up_rendering_or_a_cached_login(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    release = threading.Event()
+
+    def stuck_check(password: bytes, hashed: bytes) -> bool:
+        release.wait(DEADLINE)  # a bcrypt check that takes as long as the test wants
+        return False
+
+    store = SnapshotStore()
+    store.set_accounts([AccountConfig(name="a", provider="telnyx", interval=60.0, timeout=15.0)])
+    state = WebState(web_config({USER: HASH}))
+    app = build_app(store, FakeReload(), web_state=state)
+    try:
+        async with test_utils.TestClient(test_utils.TestServer(app)) as client:
+            assert await call(client, "GET", "/metrics", basic(USER, PASSWORD)) == 200
+            monkeypatch.setattr(balance_exporter.web.auth, "_checkpw", stuck_check)
+            flood = [
+                asyncio.create_task(call(client, "GET", "/metrics", basic(USER, f"wrong-{i}")))
+                for i in range(MAX_WAITING_CHECKS + 8)
+            ]
+            async with asyncio.timeout(DEADLINE):
+                while sum(task.done() for task in flood) < 8:  # noqa: ASYNC110 - with a deadline
+                    await asyncio.sleep(0.01)
+                assert state.auth is not None
+                assert state.auth.waiting == MAX_WAITING_CHECKS
+                # Every check thread is stuck: a cached login is still answered ...
+                assert await call(client, "GET", "/metrics", basic(USER, PASSWORD)) == 200
+                # ... and a change is still rendered.
+                store.set_reload(False, 2.0)
+                await client.app[RENDERER].settled()
+                text = await (await client.get("/metrics", headers=basic(USER, PASSWORD))).text()
+                assert "billing_exporter_config_last_reload_successful 0.0" in text
+            release.set()
+            statuses = await asyncio.gather(*flood)
+    finally:
+        release.set()
+    # The checks past the bound were refused at once, the others failed as wrong passwords.
+    assert sorted(statuses) == [401] * MAX_WAITING_CHECKS + [429] * 8

@@ -520,6 +520,7 @@ async def test_serving_reloads_and_stops(tmp_path: Path, providers: FakeProvider
         str(config),
         "--log.level",
         "debug",
+        "--web.enable-lifecycle",
         address=f"127.0.0.1:{free_port()}",
         cwd=tmp_path,
         env=environment(**KEYS),

@@ -3,8 +3,10 @@
 Every manifest under deploy/ is parsed; ports, paths and file names are compared with the
 exporter's own defaults (balance_exporter.cli) and the image (Dockerfile); the configurations they
 carry are parsed by the exporter's config parser with their secret files in place; the
-PrometheusRule holds exactly the groups of deploy/prometheus/alerts.yml. No Docker engine or
-cluster is needed.
+PrometheusRule holds exactly the groups of deploy/prometheus/alerts.yml. The sharded component
+(deploy/kubernetes/sharded/) is built by a small kustomize of the features it uses and checked
+like the base; where kubectl is installed, ``kubectl kustomize`` must build the same. No Docker
+engine or cluster is needed.
 
 ``python tests/test_deploy_manifests.py`` rewrites deploy/kubernetes/prometheusrule.yaml from
 alerts.yml after a change to the rules.
@@ -12,9 +14,14 @@ alerts.yml after a change to the rules.
 
 from __future__ import annotations
 
+import copy
 import json
 import posixpath
 import re
+import shutil
+import socket
+import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +31,14 @@ from support import no_reload
 
 from balance_exporter.cli import DEFAULT_LISTEN, parse_args, parse_listen_address
 from balance_exporter.config.checker import Config, ConfigError, parse_config
+from balance_exporter.config.sharding import Shard
 from balance_exporter.metrics.snapshot import SnapshotStore
 from balance_exporter.web.server import build_app
 
 REPO = Path(__file__).resolve().parent.parent
 DEPLOY = REPO / "deploy"
 KUBERNETES = DEPLOY / "kubernetes"
+SHARDED = KUBERNETES / "sharded"
 COMPOSE = DEPLOY / "compose"
 RULES = DEPLOY / "prometheus" / "alerts.yml"
 PROMETHEUS_RULE = KUBERNETES / "prometheusrule.yaml"
@@ -129,6 +138,9 @@ def test_every_manifest_parses() -> None:
         "kubernetes/secret.example.yaml",
         "kubernetes/servicemonitor.yaml",
         "kubernetes/prometheusrule.yaml",
+        "kubernetes/sharded/kustomization.yaml",
+        "kubernetes/sharded/deployment-to-statefulset.yaml",
+        "kubernetes/sharded/headless-service.yaml",
     } <= names
     for path in files:
         documents = [d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if d]
@@ -343,6 +355,191 @@ def test_prometheusrule_holds_exactly_the_groups_of_alerts_yml() -> None:
         "deploy/kubernetes/prometheusrule.yaml differs from deploy/prometheus/alerts.yml: "
         "run `python tests/test_deploy_manifests.py`"
     )
+
+
+# ------------------------------------------------------------ Kubernetes, sharded
+
+
+def json_patch(document: dict[str, Any], operations: list[dict[str, Any]]) -> dict[str, Any]:
+    """RFC 6902's add, replace and remove, which the sharded patches use, on a copy."""
+    result = copy.deepcopy(document)
+    for operation in operations:
+        *parents, last = [
+            part.replace("~1", "/").replace("~0", "~") for part in operation["path"][1:].split("/")
+        ]
+        node: Any = result
+        for part in parents:
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        op = operation["op"]
+        if isinstance(node, list):
+            if op == "add":
+                node.insert(len(node) if last == "-" else int(last), operation["value"])
+                continue
+            index = int(last)
+            assert 0 <= index < len(node), operation
+            if op == "remove":
+                del node[index]
+            else:
+                assert op == "replace", operation
+                node[index] = operation["value"]
+            continue
+        assert op == "add" or last in node, f"{operation}: nothing at the path"
+        if op == "remove":
+            del node[last]
+        else:
+            assert op in ("add", "replace"), operation
+            node[last] = operation["value"]
+    return result
+
+
+def apply_component(folder: Path, objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``objects`` with the JSON 6902 patches of the Component in ``folder`` applied."""
+    component = load(folder / "kustomization.yaml")
+    assert (component["apiVersion"], component["kind"]) == (
+        "kustomize.config.k8s.io/v1alpha1",
+        "Component",
+    )
+    assert set(component) == {"apiVersion", "kind", "patches"}  # all this kustomize knows
+    result = list(objects)
+    for patch in component["patches"]:
+        target = patch["target"]
+        (position,) = [
+            i
+            for i, o in enumerate(result)
+            if (o["kind"], o["metadata"]["name"]) == (target["kind"], target["name"])
+        ]
+        patched = json_patch(result[position], load(folder / patch["path"]))
+        if patched["kind"] != result[position]["kind"]:
+            assert patch.get("options", {}).get("allowKindChange") is True, patch
+        result[position] = patched
+    return result
+
+
+def kustomize(folder: Path, components: Sequence[str] = ()) -> dict[str, dict[str, Any]]:
+    """What ``kubectl kustomize folder`` builds, by kind, with ``components`` enabled too."""
+    kustomization = load(folder / "kustomization.yaml")
+    objects = [
+        document
+        for name in kustomization["resources"]
+        for document in yaml.safe_load_all((folder / name).read_text(encoding="utf-8"))
+    ]
+    for component in [*kustomization.get("components", []), *components]:
+        objects = apply_component(folder / component, objects)
+    images = {image["name"]: image for image in kustomization.get("images", [])}
+    for document in objects:
+        pod = document.get("spec", {}).get("template", {}).get("spec", {})
+        for each in pod.get("containers", []):
+            if each["image"] in images:
+                image = images[each["image"]]
+                each["image"] = f"{image['newName']}:{image['newTag']}"
+    by_kind = {document["kind"]: document for document in objects}
+    assert len(by_kind) == len(objects), "two objects of one kind"
+    return by_kind
+
+
+def sharded() -> dict[str, dict[str, Any]]:
+    return kustomize(KUBERNETES, ["sharded"])
+
+
+def sharded_container() -> dict[str, Any]:
+    (only,) = sharded()["StatefulSet"]["spec"]["template"]["spec"]["containers"]
+    result: dict[str, Any] = only
+    return result
+
+
+def enable_sharding(text: str) -> str:
+    """The base kustomization as the README says to shard it: `components:` uncommented."""
+    result, count = re.subn(r"^# (components:)\n#(   - sharded)$", r"\1\n\2", text, flags=re.M)
+    assert count == 1
+    return result
+
+
+def test_sharded_component_holds_its_patches_and_targets_base_objects() -> None:
+    component = load(SHARDED / "kustomization.yaml")
+    paths = {patch["path"] for patch in component["patches"]}
+    assert paths == {p.name for p in SHARDED.iterdir()} - {"kustomization.yaml"}
+    base = kustomize(KUBERNETES)
+    for patch in component["patches"]:
+        target = patch["target"]
+        assert base[target["kind"]]["metadata"]["name"] == target["name"], patch
+        assert isinstance(load(SHARDED / patch["path"]), list)  # JSON 6902 operations
+    enabled = yaml.safe_load(enable_sharding((KUBERNETES / "kustomization.yaml").read_text()))
+    assert enabled["components"] == ["sharded"]
+    assert {k: v for k, v in enabled.items() if k != "components"} == load(
+        KUBERNETES / "kustomization.yaml"
+    )
+
+
+def test_sharded_replaces_the_deployment_by_a_statefulset_of_three_parallel_pods() -> None:
+    base, objects = kustomize(KUBERNETES), sharded()
+    assert set(objects) == set(base) - {"Deployment"} | {"StatefulSet"}
+    statefulset, deployment = objects["StatefulSet"], base["Deployment"]
+    assert statefulset["apiVersion"] == "apps/v1"
+    assert statefulset["metadata"] == deployment["metadata"]
+    spec = statefulset["spec"]
+    assert spec["replicas"] == 3
+    assert spec["podManagementPolicy"] == "Parallel"
+    assert spec["serviceName"] == objects["Service"]["metadata"]["name"]
+    assert "strategy" not in spec  # a Deployment's key; a StatefulSet refuses it
+    assert spec["selector"] == deployment["spec"]["selector"]
+    # The pods are the base's, but for the one flag: the image, mounts and limits stay in step.
+    template = copy.deepcopy(spec["template"])
+    template["spec"]["containers"][0]["args"].remove("--shard.count=3")
+    assert template == deployment["spec"]["template"]
+
+
+def test_each_sharded_pod_polls_the_share_its_hostname_names(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    statefulset = sharded()["StatefulSet"]
+    flags = sharded_container()["args"]
+    assert not any(flag.startswith("--shard.index") for flag in flags)
+    replicas, name = statefulset["spec"]["replicas"], statefulset["metadata"]["name"]
+    shards = []
+    for ordinal in range(replicas):
+        # A StatefulSet's pod is called <name>-<ordinal>, and that is its hostname.
+        monkeypatch.setattr(socket, "gethostname", lambda ordinal=ordinal: f"{name}-{ordinal}")
+        args = parse_args(flags)
+        assert args.config_file == image_config_path()
+        shards.append(args.shard)
+    assert shards == [Shard(replicas, ordinal) for ordinal in range(replicas)]
+
+
+def test_each_sharded_pod_is_scraped_through_the_headless_service() -> None:
+    objects = sharded()
+    service = objects["Service"]
+    assert service["spec"]["clusterIP"] == "None"  # the string Kubernetes reads, not null
+    assert service["spec"]["ports"] == kustomize(KUBERNETES)["Service"]["spec"]["ports"]
+    pod_labels = objects["StatefulSet"]["spec"]["template"]["metadata"]["labels"]
+    assert service["spec"]["selector"].items() <= pod_labels.items()
+    (endpoint,) = objects["ServiceMonitor"]["spec"]["endpoints"]
+    assert endpoint["port"] == service["spec"]["ports"][0]["name"]
+    selector = objects["ServiceMonitor"]["spec"]["selector"]["matchLabels"]
+    assert selector.items() <= service["metadata"]["labels"].items()
+
+
+@pytest.mark.parametrize("components", [(), ("sharded",)], ids=["base", "sharded"])
+def test_kubectl_kustomize_builds_what_these_tests_check(
+    tmp_path: Path, components: tuple[str, ...]
+) -> None:
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:  # a cross-check of kustomize() above, which the other tests use
+        pytest.skip("kubectl is not installed")
+    folder = tmp_path / "kubernetes"
+    shutil.copytree(KUBERNETES, folder)
+    if components:
+        text = (folder / "kustomization.yaml").read_text(encoding="utf-8")
+        (folder / "kustomization.yaml").write_text(enable_sharding(text), encoding="utf-8")
+    built = subprocess.run(  # noqa: S603 - kubectl, on a copy of our own files
+        [kubectl, "kustomize", str(folder)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert built.returncode == 0, built.stderr
+    objects = {document["kind"]: document for document in yaml.safe_load_all(built.stdout)}
+    assert objects == kustomize(KUBERNETES, components)
 
 
 # ------------------------------------------------------------------------------- compose

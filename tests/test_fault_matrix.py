@@ -299,6 +299,9 @@ async def running_stack(
         config = parse_config("\n".join(lines) + "\n", "matrix.yml")
         daemon = Daemon(lambda: config, config, clock=clock)
         daemon.scheduler.rng = seeded(seed)
+        # Every account's slot at the full minute: first polls in the first 5 s, then all at
+        # 60 s, 120 s ... so that one moment separates each round of polls from the next.
+        daemon.scheduler.phase = lambda name, interval: 0.0
         app = daemon.app()
         served = await serve_app(app)
         cleanup.push_async_callback(served.stop)
@@ -431,7 +434,7 @@ async def test_no_provider_fault_breaks_the_exporter(
                 account.fault = cell.fault
         await gate.close()
         moved = move_balances(control_specs, Decimal("2000.20"))
-        # Every account's third poll falls in [117 s, 133 s); none polls again before 177 s.
+        # Every account's third poll falls at 120 s; none polls again before 180 s.
         await stack.run_to(140.0)
         await stack.quiet()
         during = await stack.scrape()

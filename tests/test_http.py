@@ -146,10 +146,28 @@ async def test_ready_only_once_every_account_had_its_first_poll_attempt() -> Non
         store.update("a", lambda state: state.with_reading(good, T0, 0.1))
         assert (await client.get("/-/ready")).status == 503
 
+        renderer = client.app[RENDERER]
+        held = asyncio.Event()
+
+        async def held_refresh() -> None:
+            await held.wait()
+
+        real_refresh = renderer._refresh_all
+        renderer._refresh_all = held_refresh  # type: ignore[method-assign]
         failure = PollError(Reason.TIMEOUT, "no answer")
         store.update("b", lambda state: state.with_failure(failure, T0, 15.0))
+        # Every account has been polled, but /metrics does not show it yet: not ready.
+        response = await client.get("/-/ready")
+        assert (response.status, await response.text()) == (
+            503,
+            "Not ready: rendering the first polls\n",
+        )
+        renderer._refresh_all = real_refresh  # type: ignore[method-assign]
+        held.set()
+        await renderer.settled()
         response = await client.get("/-/ready")
         assert (response.status, await response.text()) == (200, "Ready\n")
+        assert balances(await (await client.get("/metrics")).text()) == {"a": 1.0}
 
 
 async def test_ready_follows_the_scheduler() -> None:
@@ -163,6 +181,7 @@ async def test_ready_follows_the_scheduler() -> None:
     async with scheduled(clock, poll, 2, [account("up"), account("down")]) as client:
         assert (await client.get("/-/ready")).status == 503
         await clock.advance(START_SPREAD)
+        await client.app[RENDERER].settled()
         assert (await client.get("/-/ready")).status == 200
 
 
@@ -186,6 +205,36 @@ async def test_reload_without_problems_answers_200() -> None:
         assert (response.status, await response.text()) == (200, "config reloaded\n")
         assert (await client.get("/-/reload")).status == 405  # only POST reloads
     assert reload.calls == 1
+
+
+async def test_reload_over_http_is_off_unless_the_lifecycle_api_is_enabled() -> None:
+    reload = FakeReload()
+    async with serving(SnapshotStore(), reload, lifecycle=False) as client:
+        response = await client.post("/-/reload")
+        assert (response.status, await response.text()) == (
+            403,
+            "Lifecycle API is not enabled.\n",
+        )
+    assert reload.calls == 0
+
+
+async def test_reload_answers_once_the_config_is_in_force_not_once_rendered() -> None:
+    # Polls finishing all the time keep the renderer busy: the reload must not wait for it.
+    store = SnapshotStore()
+    store.set_accounts([account("a")])
+    async with serving(store, FakeReload()) as client:
+        renderer = client.app[RENDERER]
+        await client.get("/metrics")
+        never = asyncio.Event()
+
+        async def endless_refresh() -> None:
+            await never.wait()
+
+        renderer._refresh_all = endless_refresh  # type: ignore[method-assign]
+        store.set_reload(True, 1.0)  # a change: a refresh starts, and never ends
+        async with asyncio.timeout(LIVENESS):
+            response = await client.post("/-/reload")
+        assert response.status == 200
 
 
 async def test_metrics_answer_while_a_provider_hangs() -> None:

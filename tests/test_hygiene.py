@@ -412,6 +412,7 @@ async def test_no_secret_in_logs_pages_or_reload_errors(
         str(tmp_path / "web.yml"),
         "--web.listen-address",
         address,
+        "--web.enable-lifecycle",
         "--log.level",
         "debug",
         "--log.format",
@@ -487,9 +488,13 @@ async def exercise(
         500,
         f"failed to reload config:\n{web_problem(workdir / 'web.yml')}\n",
     )
-    status, exposition = await client.request("GET", "/metrics")  # still the old web config
-    assert status == 200
-    assert metric_value(exposition, "billing_exporter_config_last_reload_successful") == 0.0
+
+    async def reload_failure_shown() -> bool:  # the reload answers before /metrics shows it
+        status, exposition = await client.request("GET", "/metrics")  # the old web config
+        assert status == 200
+        return metric_value(exposition, "billing_exporter_config_last_reload_successful") == 0.0
+
+    await wait_until(reload_failure_shown, "the failed reload on /metrics", 10.0)
 
 
 def check_log(records: Sequence[dict[str, Any]], workdir: Path) -> None:

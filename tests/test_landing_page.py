@@ -218,7 +218,7 @@ async def running(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Run
         web_config_path=web_path,
         web_config=load_web_config(web_path),
     )
-    exporter = await serve_app(daemon.app())
+    exporter = await serve_app(daemon.app(lifecycle=True))
     try:
         await daemon.start()
         await clock.wait_for_sleepers(len(ACCOUNTS))

@@ -163,7 +163,7 @@ async def serving(web_config_path: Path) -> AsyncIterator[Served]:
         web_config_path=web_config_path,
         web_config=load_web_config(web_config_path),
     )
-    runner = web.AppRunner(daemon.app(), handle_signals=False)
+    runner = web.AppRunner(daemon.app(lifecycle=True), handle_signals=False)
     await runner.setup()
     try:
         for _ in range(PORT_ATTEMPTS):  # a free port can be taken before we bind it

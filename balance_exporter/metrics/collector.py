@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import platform
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -38,6 +38,12 @@ class SnapshotCollector(Collector):
 
 
 def families(snapshot: Snapshot) -> list[Metric]:
+    return [*account_families(snapshot.accounts), *exporter_families(snapshot.exporter)]
+
+
+def account_families(accounts: Iterable[AccountState]) -> list[Metric]:
+    """The per-account families, always all of them and in this order, with the samples of
+    ``accounts`` (none at all gives every family empty: the headers)."""
     money = {
         "balance": _gauge("billing_balance", "Last trustworthy balance, in major units.", MONEY),
         "credit_limit": _gauge("billing_credit_limit", "Credit limit, where reported.", MONEY),
@@ -91,7 +97,7 @@ def families(snapshot: Snapshot) -> list[Metric]:
         [*ACCOUNT, "provider_account_id"],
     )
 
-    for account in snapshot.accounts:
+    for account in accounts:
         labels = [account.provider, account.name]
         _account_series(account, labels, money, threshold, blocked, updated, quota_reset)
         if account.ready is not None:  # both known from the first valid answer on
@@ -126,7 +132,6 @@ def families(snapshot: Snapshot) -> list[Metric]:
         updated,
         quota_reset,
         info,
-        *_exporter_families(snapshot),
     ]
 
 
@@ -158,7 +163,7 @@ def _account_series(
         quota_reset.add_metric(labels, figures.quota_reset)
 
 
-def _exporter_families(snapshot: Snapshot) -> list[Metric]:
+def exporter_families(exporter: ExporterState) -> list[Metric]:
     build = GaugeMetricFamily(
         "billing_exporter_build_info",
         "Version of balance-exporter and of the Python running it.",
@@ -168,15 +173,15 @@ def _exporter_families(snapshot: Snapshot) -> list[Metric]:
     reload_ok = GaugeMetricFamily(
         "billing_exporter_config_last_reload_successful",
         "1 when the last configuration (re)load succeeded.",
-        value=float(snapshot.exporter.reload_successful),
+        value=float(exporter.reload_successful),
     )
     result: list[Metric] = [build, reload_ok]
-    if snapshot.exporter.reload_success_timestamp is not None:
+    if exporter.reload_success_timestamp is not None:
         result.append(
             GaugeMetricFamily(
                 "billing_exporter_config_last_reload_success_timestamp_seconds",
                 "When the configuration was last loaded successfully.",
-                value=snapshot.exporter.reload_success_timestamp,
+                value=exporter.reload_success_timestamp,
             )
         )
     return result

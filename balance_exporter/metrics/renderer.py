@@ -1,11 +1,15 @@
-"""The /metrics body: rendered off the scrape path, once per snapshot change.
+"""The /metrics bodies: rendered off the scrape path, after the snapshot changed.
 
-prometheus_client does the work — content negotiation (choose_encoder, gzip_accepted),
-the ``name[]`` filter (restricted_registry) and the exposition formats. Its ready-made
-aiohttp handler is not used because it renders on every request, and rendering 1,000
-accounts costs about a quarter of a second: a scrape here serves the latest rendering,
-and after a poll changes the snapshot the formats that scrapers asked for are rendered
-again in a worker thread, spaced so that rendering takes at most a tenth of a core.
+prometheus_client does the work — content negotiation (choose_encoder, gzip_accepted), the
+exposition formats, the encoding of every sample. Its ready-made aiohttp handler is not used
+because it renders every account on every request (seconds at 10,000 accounts): here a scrape
+serves the latest rendering, and after polls change the snapshot a worker thread of its own
+renders again what changed (see exposition.py), pausing between two refreshes so that
+rendering takes a small share of a core.
+
+What a request can cost is bounded: the formats prometheus_client can negotiate are few and
+each is kept up to date once asked for; a ``name[]`` filter keeps only the names that exist
+(so junk names all select the same nothing), and a few filtered bodies are kept.
 """
 
 from __future__ import annotations
@@ -14,29 +18,35 @@ import asyncio
 import contextlib
 import gzip
 import time
+from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from typing import TypeVar
 
 from prometheus_client.exposition import choose_encoder
-from prometheus_client.registry import Collector, CollectorRegistry
+from prometheus_client.registry import CollectorRegistry
 
-from balance_exporter.metrics.collector import SnapshotCollector
-from balance_exporter.metrics.snapshot import Snapshot, SnapshotStore
+from balance_exporter.metrics.collector import SnapshotCollector, exporter_families
+from balance_exporter.metrics.exposition import AccountLines, Encoder, Format, lines_agree
+from balance_exporter.metrics.snapshot import ExporterState, Snapshot, SnapshotStore
 
-Encoder = Callable[[Collector], bytes]
-VariantKey = tuple[str, tuple[str, ...]]  # content type, name[] filter
+Result = TypeVar("Result")
 
-MAX_VARIANTS = 8  # formats x name[] filters kept up to date; others are rendered per request
+# The Accept headers of the formats Prometheus asks for: kept rendered from the start.
+STANDARD_FORMATS = ("text/plain;version=0.0.4", "application/openmetrics-text;version=1.0.0")
+MAX_FILTERED = 8  # name[]-filtered bodies kept
 MIN_SPACING = 0.05  # seconds between two refreshes, at the least
-SPACING_FACTOR = 9.0  # pause after a refresh = this x its cost, so renders use <= 10% of a core
-GZIP_LEVEL = 6
+MAX_SPACING = 1.0  # and at the most, so that a body is never far behind the polls
+SPACING_FACTOR = 9.0  # pause after a refresh = this x its cost: rendering takes <= 10% of a core
+GZIP_LEVEL = 1  # metrics compress about as well at the fastest level, at a third of the cost
 
 
 @dataclass(frozen=True, slots=True)
 class Rendering:
     generation: int
     body: bytes
-    gzipped: bytes
+    gzipped: bytes | None = None  # made once a scraper asked for gzip
 
 
 def registry_of(source: Snapshot | SnapshotStore) -> CollectorRegistry:
@@ -46,7 +56,7 @@ def registry_of(source: Snapshot | SnapshotStore) -> CollectorRegistry:
 
 
 def render(snapshot: Snapshot, encoder: Encoder, names: tuple[str, ...] = ()) -> Rendering:
-    """Pure and thread-safe: the snapshot is immutable."""
+    """The whole body at once (for --once); pure and thread-safe: the snapshot is immutable."""
     registry = registry_of(snapshot)
     body = encoder(registry.restricted_registry(names) if names else registry)
     return Rendering(snapshot.generation, body, gzip.compress(body, GZIP_LEVEL))
@@ -55,59 +65,157 @@ def render(snapshot: Snapshot, encoder: Encoder, names: tuple[str, ...] = ()) ->
 class MetricsRenderer:
     def __init__(self, store: SnapshotStore) -> None:
         self.store = store
-        self._encoders: dict[VariantKey, Encoder] = {}
-        self._renderings: dict[VariantKey, Rendering] = {}
+        # One thread renders: a flood of password checks or a reload never waits behind it,
+        # and it never waits behind them. It alone touches the account lines.
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="render")
+        text_encoder, _ = choose_encoder("")
+        self._shared_lines = AccountLines(text_encoder)
+        self._formats: dict[str, Format] = {}
+        self._renderings: dict[str, Rendering] = {}
+        self._gzip_wanted: set[str] = set()
+        self._filtered: OrderedDict[tuple[str, tuple[str, ...]], Rendering] = OrderedDict()
+        self._known_names: set[str] = set()  # every sample name a filter can select
+        self._rendered = Snapshot(-1)
         self._refresh: asyncio.Task[None] | None = None
         self._spacing = MIN_SPACING
-        self.renders = 0  # how many times an exposition was built; tests and benchmarks read it
+        self.renders = 0  # refreshes so far; tests and benchmarks read it
+        for accept in STANDARD_FORMATS:
+            self._format(accept)
         store.subscribe(self._changed)
 
-    async def latest(self, accept: str, names: tuple[str, ...]) -> tuple[Rendering, str]:
-        """The latest rendering in the format ``accept`` asks for, and its content type."""
-        encoder, content_type = choose_encoder(accept)
-        key = (content_type, names)
-        rendering = self._renderings.get(key)
-        if rendering is None:  # the first scrape of a format pays for its first rendering
-            rendering = await self._render(self.store.snapshot, encoder, names)
-            if len(self._encoders) < MAX_VARIANTS:
-                self._encoders[key] = encoder
-                self._renderings[key] = rendering
-        elif rendering.generation != self.store.snapshot.generation:
-            self._changed()  # already stale: make sure a refresh is on its way
-        return rendering, content_type
+    @property
+    def ready(self) -> bool:
+        """Whether the bodies served show every account's first poll (for /-/ready)."""
+        return self._rendered.ready and self._rendered.generation >= 0
+
+    def start(self) -> None:
+        """Render the first bodies now, without waiting for a change or a scrape."""
+        self._changed()
+
+    async def latest(
+        self, accept: str, names: tuple[str, ...], want_gzip: bool
+    ) -> tuple[bytes, str, bool]:
+        """The latest body in the format ``accept`` asks for, its content type, and whether
+        it is the gzipped body."""
+        content_type, fmt = self._format(accept)
+        if names:
+            rendering = await self._filtered_body(content_type, fmt, names, want_gzip)
+        else:
+            rendering = await self._body(content_type, want_gzip)
+        if want_gzip and rendering.gzipped is not None:
+            return rendering.gzipped, content_type, True
+        return rendering.body, content_type, False
 
     async def settled(self) -> None:
-        """Wait until the renderings are of the current snapshot (tests, shutdown)."""
-        while self._refresh is not None and not self._refresh.done():
+        """Wait until the bodies are of the current snapshot (tests, shutdown)."""
+        while True:
+            if self._refresh is None or self._refresh.done():
+                current = self._rendered.generation == self.store.snapshot.generation
+                if current and self._renderings.keys() >= self._formats.keys():
+                    return
+                self._changed()
+            assert self._refresh is not None
             await asyncio.shield(self._refresh)
 
     async def close(self) -> None:
         if self._refresh is not None:
             self._refresh.cancel()
             await asyncio.gather(self._refresh, return_exceptions=True)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _format(self, accept: str) -> tuple[str, Format]:
+        encoder, content_type = choose_encoder(accept)
+        fmt = self._formats.get(content_type)
+        if fmt is None:  # prometheus_client negotiates a handful of formats: this stays small
+            shared = lines_agree(encoder, self._shared_lines.encoder)
+            lines = self._shared_lines if shared else AccountLines(encoder)
+            fmt = self._formats[content_type] = Format(encoder, lines)
+            self._known_names |= {name for names in fmt.sample_names for name in names}
+            self._known_names |= {
+                sample.name
+                for family in exporter_families(ExporterState(True, 0.0))
+                for sample in family.samples
+            }
+        return content_type, fmt
+
+    async def _body(self, content_type: str, want_gzip: bool) -> Rendering:
+        if want_gzip:
+            self._gzip_wanted.add(content_type)
+        rendering = self._renderings.get(content_type)
+        if rendering is None:  # a format asked for the first time waits for its first body
+            await self.settled()
+            rendering = self._renderings[content_type]
+        elif rendering.generation != self.store.snapshot.generation:
+            self._changed()  # already stale: make sure a refresh is on its way
+        if want_gzip and rendering.gzipped is None:
+            rendering = await self._run(_with_gzip, rendering)
+            if self._renderings.get(content_type, rendering).generation == rendering.generation:
+                self._renderings[content_type] = rendering
+        return rendering
+
+    async def _filtered_body(
+        self, content_type: str, fmt: Format, names: tuple[str, ...], want_gzip: bool
+    ) -> Rendering:
+        if content_type not in self._renderings:  # its lines are filled by a first refresh
+            await self.settled()
+        key = (content_type, tuple(sorted(set(names) & self._known_names)))
+        rendering = self._filtered.get(key)
+        if rendering is None or rendering.generation != self._rendered.generation:
+            snapshot = self._rendered
+            body = await self._run(fmt.body, snapshot, key[1])
+            rendering = Rendering(snapshot.generation, body)
+        if want_gzip and rendering.gzipped is None:
+            rendering = await self._run(_with_gzip, rendering)
+        self._filtered[key] = rendering
+        self._filtered.move_to_end(key)
+        while len(self._filtered) > MAX_FILTERED:
+            self._filtered.popitem(last=False)
+        return rendering
 
     def _changed(self) -> None:
-        if not self._encoders or (self._refresh is not None and not self._refresh.done()):
+        if self._refresh is not None and not self._refresh.done():
             return
         # Without a running loop (set-up code) the next scrape schedules the refresh instead.
         with contextlib.suppress(RuntimeError):
             self._refresh = asyncio.get_running_loop().create_task(self._refresh_all())
 
     async def _refresh_all(self) -> None:
-        # Coalesces the polls that finish close together into one rendering.
+        # The pause coalesces the polls that finish close together into one refresh.
         await asyncio.sleep(self._spacing)
         snapshot = self.store.snapshot
-        for key, encoder in list(self._encoders.items()):
-            if self._renderings[key].generation != snapshot.generation:
-                started = time.perf_counter()
-                self._renderings[key] = await self._render(snapshot, encoder, key[1])
-                self._spacing = max(MIN_SPACING, SPACING_FACTOR * (time.perf_counter() - started))
+        formats = dict(self._formats)
+        renderings, cost = await self._run(
+            _render_all, snapshot, formats, frozenset(self._gzip_wanted)
+        )
+        self._renderings.update(renderings)
+        self._rendered = snapshot
+        self.renders += 1
+        # The cost of the whole refresh, every format in it, sets the pause.
+        self._spacing = min(MAX_SPACING, max(MIN_SPACING, SPACING_FACTOR * cost))
         self._refresh = None
         if self.store.snapshot.generation != snapshot.generation:
             self._changed()  # polls finished while rendering
 
-    async def _render(
-        self, snapshot: Snapshot, encoder: Encoder, names: tuple[str, ...]
-    ) -> Rendering:
-        self.renders += 1
-        return await asyncio.to_thread(render, snapshot, encoder, names)
+    async def _run(self, function: Callable[..., Result], *args: object) -> Result:
+        return await asyncio.get_running_loop().run_in_executor(self._pool, function, *args)
+
+
+def _render_all(
+    snapshot: Snapshot, formats: dict[str, Format], gzip_wanted: frozenset[str]
+) -> tuple[dict[str, Rendering], float]:
+    """Every format's body of ``snapshot``, and the CPU time it took (in the render thread)."""
+    started = time.thread_time()
+    refreshed: set[int] = set()
+    renderings = {}
+    for content_type, fmt in formats.items():
+        if id(fmt.lines) not in refreshed:  # formats that share lines refresh them once
+            fmt.lines.refresh(snapshot.accounts)
+            refreshed.add(id(fmt.lines))
+        body = fmt.body(snapshot)
+        zipped = gzip.compress(body, GZIP_LEVEL) if content_type in gzip_wanted else None
+        renderings[content_type] = Rendering(snapshot.generation, body, zipped)
+    return renderings, time.thread_time() - started
+
+
+def _with_gzip(rendering: Rendering) -> Rendering:
+    return replace(rendering, gzipped=gzip.compress(rendering.body, GZIP_LEVEL))

@@ -1,4 +1,11 @@
-"""When to poll next: a steady grid while healthy, exponential backoff while failing.
+"""When to poll next: the account's own slot in each interval while healthy, exponential
+backoff while failing.
+
+Every account has a phase, a point in the interval derived from its name: healthy polls fall
+on the wall-clock times that are that phase past a multiple of the interval. Names spread
+evenly, so 10,000 accounts at 60 s give an even ~167 requests a second, the same after a
+restart. The first poll comes within the first seconds, so that no account waits an interval
+for its first reading; the second waits for the account's slot (most of an interval later).
 
 The rule: a failing provider never receives more requests than a healthy one. Every
 failure delay is at least the interval, and at least what the provider asked for.
@@ -6,11 +13,13 @@ failure delay is at least the interval, and at least what the provider asked for
 
 from __future__ import annotations
 
+import hashlib
 import random
 
-JITTER = 0.05  # fraction of the interval a poll may move either side of its grid slot
+JITTER = 0.05  # fraction of the interval a retry may come later than its backoff
 MAX_BACKOFF = 1800.0  # longest pause between tries while failing (unless the interval is longer)
-START_SPREAD = 10.0  # first polls are spread over this many seconds
+START_SPREAD = 5.0  # first polls are spread over this many seconds
+MIN_GAP = 0.9  # fraction of the interval between two polls of an account, at the least
 
 
 def first_delay(interval: float, rng: random.Random) -> float:
@@ -18,19 +27,23 @@ def first_delay(interval: float, rng: random.Random) -> float:
     return rng.uniform(0.0, min(START_SPREAD, interval))
 
 
-def next_healthy(
-    due: float, interval: float, now: float, rng: random.Random
-) -> tuple[float, float]:
-    """The next grid slot after ``now`` and when to wake for it (the slot moved by jitter).
+def phase(name: str, interval: float) -> float:
+    """Where in each interval an account's polls fall: from its name, so stable across
+    restarts and evenly spread (never Python's hash(), which changes per process)."""
+    digest = hashlib.sha256(name.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") / 2.0**64 * interval
 
-    The grid does not drift, so over N intervals an account gets N polls, give or take one;
-    slots missed while a poll hung are skipped, never caught up in a burst.
-    """
-    slot = due + interval
-    if slot <= now:
-        slot += interval * ((now - slot) // interval + 1)
-    wake = slot + rng.uniform(-JITTER, JITTER) * interval
-    return slot, max(wake, now)
+
+def next_slot(started: float, now: float, offset: float, interval: float) -> float:
+    """The wall-clock time of the account's next slot, ``offset`` past a multiple of
+    ``interval``: the first one at least MIN_GAP intervals after the last poll ``started``
+    (two requests of one account are never closer than that) and not before ``now``.
+
+    The slots do not drift, so over N intervals an account gets N polls, give or take one;
+    slots missed while a poll hung are skipped, never caught up in a burst."""
+    earliest = max(started + MIN_GAP * interval, now)
+    slot = (earliest - offset) // interval * interval + offset
+    return slot if slot >= earliest else slot + interval
 
 
 def failure_delay(

@@ -19,7 +19,7 @@ from balance_exporter.config.account import AccountConfig
 from balance_exporter.config.secret import redact
 from balance_exporter.metrics.reading import Reading
 from balance_exporter.metrics.snapshot import SnapshotStore
-from balance_exporter.polling.backoff import failure_delay, first_delay, next_healthy
+from balance_exporter.polling.backoff import failure_delay, first_delay, next_slot, phase
 from balance_exporter.polling.clock import Clock
 from balance_exporter.polling.errors import PollError, Reason
 from balance_exporter.polling.poll import AccountRedaction, poll
@@ -41,11 +41,13 @@ class Scheduler:
         max_concurrent_requests: int = 8,
         rng: random.Random | None = None,
         poll_function: PollFunction | None = None,
+        phase: Callable[[str, float], float] = phase,
     ) -> None:
         self.store = store
         self.clock = clock
         self.session = session
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
+        self.phase = phase  # where in its interval an account's polls fall
         self.max_concurrent_requests = max_concurrent_requests
         self.limit = asyncio.Semaphore(max_concurrent_requests)
         self._poll = poll_function or self._poll_provider
@@ -102,24 +104,24 @@ class Scheduler:
 
     async def _run(self, account: AccountConfig) -> None:
         await self.clock.sleep(first_delay(account.interval, self.rng))
-        due = self.clock.monotonic()
+        offset = self.phase(account.name, account.interval)
         failures = 0
         while True:
+            started = self.clock.time()
             try:
                 failure = await self.poll_and_record(account)
             except Exception as exc:  # a bug must cost one poll, never the account's loop
                 failure = _internal_error(account, exc)
-            now = self.clock.monotonic()
+            now = self.clock.time()
             if failure is None:
                 if failures:
                     log.info("poll recovered", extra=_fields(account, failures=failures))
                 failures = 0
-                due, wake = next_healthy(due, account.interval, now, self.rng)
+                delay = next_slot(started, now, offset, account.interval) - now
             else:
                 failures += 1
                 delay = failure_delay(account.interval, failures, failure.retry_after, self.rng)
-                due = wake = now + delay
-            await self.clock.sleep(wake - now)
+            await self.clock.sleep(delay)
 
     async def _poll_provider(self, account: AccountConfig) -> Reading:
         if self.session is None:

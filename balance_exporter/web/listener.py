@@ -7,20 +7,29 @@ import ssl
 
 from aiohttp import web
 
+from balance_exporter.web.connections import ConnectionGate, GuardedSite
+
 log = logging.getLogger("balance_exporter.listener")
 
 
 class Listener:
-    def __init__(self, runner: web.AppRunner, host: str | None, port: int) -> None:
+    def __init__(
+        self,
+        runner: web.AppRunner,
+        host: str | None,
+        port: int,
+        gate: ConnectionGate | None = None,
+    ) -> None:
         self.runner = runner
         self.host = host
         self.port = port
+        self.gate = gate or ConnectionGate(cap=1 << 30)  # one gate for every site in turn
         self.context: ssl.SSLContext | None = None
         self._site: web.TCPSite | None = None
 
     async def start(self, context: ssl.SSLContext | None) -> None:
         """Listen; OSError when the address cannot be bound."""
-        site = web.TCPSite(self.runner, self.host, self.port, ssl_context=context)
+        site = GuardedSite(self.runner, self.host, self.port, self.gate, ssl_context=context)
         await site.start()
         self._site, self.context = site, context
 

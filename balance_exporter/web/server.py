@@ -12,7 +12,7 @@ from prometheus_client.exposition import gzip_accepted
 from balance_exporter.config.webconfig import WebConfig
 from balance_exporter.metrics.renderer import MetricsRenderer
 from balance_exporter.metrics.snapshot import SnapshotStore
-from balance_exporter.web.auth import BasicAuthChecker
+from balance_exporter.web.auth import BasicAuthChecker, ChecksBusy
 from balance_exporter.web.landing import render_landing
 
 Reload = Callable[[], Awaitable[list[str]]]
@@ -27,6 +27,7 @@ LANDING_CSP = (
 # Probes must work without a password (exporter-toolkit leaves them open too).
 OPEN_PATHS = frozenset({"/-/healthy", "/-/ready"})
 CHALLENGE = {"WWW-Authenticate": 'Basic realm="balance-exporter", charset="UTF-8"'}
+BUSY = {"Retry-After": "1"}
 
 
 class WebState:
@@ -49,7 +50,11 @@ def _guard(state: WebState) -> Middleware:
     async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         headers = {"X-Content-Type-Options": "nosniff", **state.config.headers}
         try:
-            if request.path not in OPEN_PATHS and not await _allowed(state.auth, request):
+            try:
+                allowed = request.path in OPEN_PATHS or await _allowed(state.auth, request)
+            except ChecksBusy:
+                raise web.HTTPTooManyRequests(headers=BUSY, text="Too many logins\n") from None
+            if not allowed:
                 raise web.HTTPUnauthorized(headers=CHALLENGE, text="Unauthorized\n")
             response = await handler(request)
         except web.HTTPException as exc:
@@ -69,14 +74,13 @@ def metrics_handler(renderer: MetricsRenderer) -> Handler:
     """/metrics: the cached rendering in the negotiated format, gzipped when accepted."""
 
     async def metrics(request: web.Request) -> web.StreamResponse:
-        rendering, content_type = await renderer.latest(
+        body, content_type, zipped = await renderer.latest(
             ",".join(request.headers.getall(hdrs.ACCEPT, [])),
             tuple(request.query.getall("name[]", [])),
+            gzip_accepted(request.headers.get(hdrs.ACCEPT_ENCODING, "")),
         )
         headers = {hdrs.CONTENT_TYPE: content_type, hdrs.VARY: "Accept, Accept-Encoding"}
-        body = rendering.body
-        if gzip_accepted(request.headers.get(hdrs.ACCEPT_ENCODING, "")):
-            body = rendering.gzipped
+        if zipped:
             headers[hdrs.CONTENT_ENCODING] = "gzip"
         return web.Response(body=body, headers=headers)
 
@@ -88,6 +92,8 @@ def build_app(
     reload: Reload,
     telemetry_path: str = "/metrics",
     web_state: WebState | None = None,
+    *,
+    lifecycle: bool = False,
 ) -> web.Application:
     renderer = MetricsRenderer(store)
 
@@ -103,14 +109,17 @@ def build_app(
 
     async def ready(request: web.Request) -> web.Response:
         snapshot = store.snapshot
-        if snapshot.ready:
+        if snapshot.ready and renderer.ready:  # ready once /metrics shows every first poll
             return web.Response(text="Ready\n")
         waiting = sum(1 for account in snapshot.accounts if account.up is None)
+        if not waiting:
+            return web.Response(status=503, text="Not ready: rendering the first polls\n")
         return web.Response(status=503, text=f"Not ready: {waiting} account(s) not polled yet\n")
 
     async def reload_handler(request: web.Request) -> web.Response:
-        problems = await reload()
-        await renderer.settled()  # the answer comes once /metrics shows the outcome
+        if not lifecycle:  # as Prometheus: reloads over HTTP only when asked for (SIGHUP always)
+            raise web.HTTPForbidden(text="Lifecycle API is not enabled.\n")
+        problems = await reload()  # answers once the new config is in force, not rendered
         if problems:
             return web.Response(
                 status=500, text="failed to reload config:\n" + "\n".join(problems) + "\n"
@@ -120,9 +129,13 @@ def build_app(
     app = web.Application(middlewares=[_guard(web_state or WebState())])
     app[RENDERER] = renderer
 
+    async def start_rendering(app: web.Application) -> None:
+        renderer.start()
+
     async def stop_rendering(app: web.Application) -> None:
         await renderer.close()
 
+    app.on_startup.append(start_rendering)
     app.on_cleanup.append(stop_rendering)
     app.router.add_get(telemetry_path, metrics_handler(renderer))
     if telemetry_path != "/":
