@@ -24,7 +24,7 @@ from balance_exporter.metrics.renderer import render
 from balance_exporter.metrics.snapshot import SnapshotStore
 from balance_exporter.polling.clock import Clock, SystemClock
 from balance_exporter.polling.scheduler import Scheduler
-from balance_exporter.polling.transport import new_session
+from balance_exporter.polling.transport import new_session, refresh_proxies
 from balance_exporter.web.connections import (
     ConnectionGate,
     ServerLimits,
@@ -110,6 +110,7 @@ class Daemon:
             for warning in config.warnings:
                 log.warning(warning)
             self.config = config
+            refresh_proxies(self.session)  # the environment's proxies, read again
             await self.web.replace(web_config)
             await self.scheduler.apply(config.accounts, config.max_concurrent_requests)
             self.store.set_reload(True, self.clock.time())

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import gzip
+import logging
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import Decimal
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -20,7 +23,15 @@ from balance_exporter.config.secret import Secret
 from balance_exporter.metrics.reading import Reading
 from balance_exporter.polling.errors import PollError, Reason
 from balance_exporter.polling.poll import poll
-from balance_exporter.polling.transport import MAX_BODY, USER_AGENT, fetch, new_session
+from balance_exporter.polling.transport import (
+    MAX_BODY,
+    USER_AGENT,
+    Proxies,
+    fetch,
+    new_session,
+    refresh_proxies,
+    session_proxies,
+)
 from balance_exporter.providers.base import Request
 from balance_exporter.providers.telnyx import Telnyx, TelnyxSettings
 from balance_exporter.providers.youcom import YouCom, YouComSettings
@@ -468,3 +479,243 @@ async def test_one_poll_sends_one_request_when_the_provider_drops_the_connection
         assert simulator.requests == {"sms": 3}
     finally:
         await server.close()
+
+
+# --- proxies and the environment ---------------------------------------------------------------
+
+PROXY_VARIABLES = ("http_proxy", "https_proxy", "no_proxy", "all_proxy")
+PROXIED_BODY = b'{"proxied": 1}'
+PROVIDER = "http://provider.invalid/balance"  # never resolves: only a proxy can answer for it
+
+
+class Proxy:
+    """A forward proxy stand-in on 127.0.0.1: it keeps each request's head (request line, then
+    headers) and answers a GET itself; a CONNECT it refuses with 403."""
+
+    def __init__(self) -> None:
+        self.heads: list[list[str]] = []
+        self.server: asyncio.Server | None = None
+        self.writers: list[asyncio.StreamWriter] = []
+
+    async def start(self) -> str:
+        self.server = await asyncio.start_server(self.handle, "127.0.0.1", 0)
+        port = self.server.sockets[0].getsockname()[1]
+        return f"127.0.0.1:{port}"
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.writers.append(writer)
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            while True:  # one connection, kept alive, may carry several requests
+                head = await reader.readuntil(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")[:-2]
+                self.heads.append(lines)
+                if lines[0].startswith("CONNECT "):
+                    writer.write(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
+                else:
+                    writer.write(
+                        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                        b"Content-Length: %d\r\n\r\n%s" % (len(PROXIED_BODY), PROXIED_BODY)
+                    )
+                await writer.drain()
+        writer.close()
+
+    def headers(self, index: int = 0) -> dict[str, str]:
+        fields = (line.split(":", 1) for line in self.heads[index][1:])
+        return {name.strip().lower(): value.strip() for name, value in fields}
+
+    async def close(self) -> None:
+        for writer in self.writers:
+            writer.close()
+        if self.server is not None:
+            self.server.close()
+            await self.server.wait_closed()
+
+
+@pytest.fixture
+def no_proxy_environment(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """The environment without any proxy variable, in either case, whatever the run's has."""
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+    return monkeypatch
+
+
+@pytest.fixture
+async def proxy() -> AsyncIterator[Proxy]:
+    server = Proxy()
+    yield server
+    await server.close()
+
+
+@pytest.mark.parametrize("variable", ["HTTP_PROXY", "http_proxy"])
+async def test_an_http_url_goes_through_the_proxy_the_environment_names(
+    no_proxy_environment: pytest.MonkeyPatch, proxy: Proxy, variable: str
+) -> None:
+    no_proxy_environment.setenv(variable, f"http://{await proxy.start()}")
+
+    async with new_session() as session:
+        response = await fetch(session, Request(PROVIDER, {"X-API-Key": "k-123"}), PATIENT)
+
+    assert response.body == PROXIED_BODY
+    [head] = proxy.heads
+    assert head[0] == f"GET {PROVIDER} HTTP/1.1"  # the absolute URI a proxy is sent
+    assert proxy.headers()["host"] == "provider.invalid"
+    assert proxy.headers()["x-api-key"] == "k-123"
+    assert proxy.headers()["user-agent"] == USER_AGENT
+    assert "proxy-authorization" not in proxy.headers()
+
+
+async def test_an_https_url_goes_through_the_https_proxy_with_its_credentials(
+    no_proxy_environment: pytest.MonkeyPatch, proxy: Proxy
+) -> None:
+    address = await proxy.start()
+    no_proxy_environment.setenv("HTTPS_PROXY", f"http://egress:pr%40xy-pass@{address}")
+    no_proxy_environment.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # not for https:// URLs
+
+    async with new_session() as session:
+        with pytest.raises(PollError):  # the stand-in refuses the tunnel
+            await fetch(session, Request("https://provider.invalid/balance"), PATIENT)
+
+    [head] = proxy.heads
+    assert head[0] == "CONNECT provider.invalid:443 HTTP/1.1"
+    credentials = base64.b64encode(b"egress:pr@xy-pass").decode()
+    assert proxy.headers()["proxy-authorization"] == f"Basic {credentials}"
+
+
+async def test_credentials_in_the_proxy_url_go_to_the_proxy_only(
+    no_proxy_environment: pytest.MonkeyPatch, proxy: Proxy
+) -> None:
+    no_proxy_environment.setenv("HTTP_PROXY", f"http://egress:secret@{await proxy.start()}")
+
+    async with new_session() as session:
+        await fetch(session, Request(PROVIDER), PATIENT)
+
+    credentials = base64.b64encode(b"egress:secret").decode()
+    assert proxy.headers()["proxy-authorization"] == f"Basic {credentials}"
+    assert "authorization" not in proxy.headers()
+
+
+@pytest.mark.parametrize("no_proxy", ["127.0.0.1", "localhost, 127.0.0.1", "*"])
+async def test_no_proxy_sends_a_host_it_names_direct(
+    no_proxy_environment: pytest.MonkeyPatch, proxy: Proxy, upstream: Upstream, no_proxy: str
+) -> None:
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(body=b"{}")
+
+    url = await upstream.serve(handler)
+    no_proxy_environment.setenv("HTTP_PROXY", f"http://{await proxy.start()}")
+    no_proxy_environment.setenv("NO_PROXY", no_proxy)
+
+    async with new_session() as session:
+        await fetch(session, Request(url), PATIENT)
+
+    assert [request.path for request in upstream.seen] == ["/balance"]
+    assert proxy.heads == []
+
+
+async def test_no_proxy_leaves_a_host_it_does_not_name_to_the_proxy(
+    no_proxy_environment: pytest.MonkeyPatch, proxy: Proxy
+) -> None:
+    no_proxy_environment.setenv("HTTP_PROXY", f"http://{await proxy.start()}")
+    no_proxy_environment.setenv("NO_PROXY", "127.0.0.1,invalid.example,.provider")
+
+    async with new_session() as session:
+        await fetch(session, Request(PROVIDER), PATIENT)
+
+    assert [head[0] for head in proxy.heads] == [f"GET {PROVIDER} HTTP/1.1"]
+
+
+async def test_the_environment_is_read_when_the_session_is_made_and_on_refresh_only(
+    no_proxy_environment: pytest.MonkeyPatch, proxy: Proxy, upstream: Upstream
+) -> None:
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(body=b"{}")
+
+    url = await upstream.serve(handler)
+    address = await proxy.start()
+
+    async with new_session() as session:
+        no_proxy_environment.setenv("HTTP_PROXY", f"http://{address}")
+        await fetch(session, Request(url), PATIENT)  # made without a proxy: direct
+        assert (len(upstream.seen), proxy.heads) == (1, [])
+
+        refresh_proxies(session)
+        await fetch(session, Request(url), PATIENT)
+        assert len(upstream.seen) == 1
+        assert proxy.heads[0][0] == f"GET {url} HTTP/1.1"
+
+        no_proxy_environment.delenv("HTTP_PROXY")
+        await fetch(session, Request(url), PATIENT)  # still the proxy until the next refresh
+        assert (len(upstream.seen), len(proxy.heads)) == (1, 2)
+
+        refresh_proxies(session)
+        await fetch(session, Request(url), PATIENT)
+        assert (len(upstream.seen), len(proxy.heads)) == (2, 2)
+
+
+async def test_refresh_leaves_a_session_made_elsewhere_alone(
+    no_proxy_environment: pytest.MonkeyPatch,
+) -> None:
+    no_proxy_environment.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    async with aiohttp.ClientSession() as session:
+        refresh_proxies(session)
+        assert session_proxies(session) is None
+    async with new_session() as session:
+        assert session_proxies(session) == Proxies(http="http://127.0.0.1:9")
+
+
+async def test_a_poll_never_reads_netrc(
+    no_proxy_environment: pytest.MonkeyPatch, upstream: Upstream, tmp_path: Path
+) -> None:
+    """aiohttp's trust_env would send these credentials as Authorization to the provider."""
+
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(body=b"{}")
+
+    url = await upstream.serve(handler)
+    netrc = tmp_path / ".netrc"
+    netrc.write_text("machine 127.0.0.1 login netrc-user password netrc-canary\n")
+    netrc.chmod(0o600)
+    no_proxy_environment.setenv("NETRC", str(netrc))
+    no_proxy_environment.setenv("HOME", str(tmp_path))
+
+    async with new_session() as session:
+        assert not session.trust_env
+        await fetch(session, Request(url), PATIENT)
+
+    (seen,) = upstream.seen
+    assert "Authorization" not in seen.headers
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("http://api.example.com/x", "http://h:1"),
+        ("HTTPS://API.EXAMPLE.COM/x", "http://s:2"),
+        ("https://billing.internal/x", None),  # NO_PROXY suffix, leading dot ignored
+        ("https://Billing.Internal:8443/x", None),
+        ("http://internal/x", None),
+        ("http://notinternal/x", "http://h:1"),
+        ("ftp://api.example.com/x", None),
+        ("http://[::1/x", None),  # aiohttp refuses the URL itself
+    ],
+)
+def test_which_proxy_a_url_goes_through(url: str, expected: str | None) -> None:
+    proxies = Proxies(http="http://h:1", https="http://s:2", no_proxy=" .internal ,localhost")
+    assert proxies.for_url(url) == expected
+
+
+def test_proxies_from_the_environment_follow_urllib(
+    no_proxy_environment: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    no_proxy_environment.setenv("HTTP_PROXY", "http://upper:1")
+    no_proxy_environment.setenv("http_proxy", "http://lower:1")  # lower case wins
+    no_proxy_environment.setenv("HTTPS_PROXY", "https://user:pw@tls-proxy:443")
+    no_proxy_environment.setenv("no_proxy", "example.org")
+    with caplog.at_level(logging.WARNING, "balance_exporter.transport"):
+        proxies = Proxies.from_environment()
+    # aiohttp's trust_env ignored https:// proxies with a warning: still so.
+    assert proxies == Proxies(http="http://lower:1", https=None, no_proxy="example.org")
+    [record] = caplog.records
+    assert "pw" not in record.getMessage()
+    assert Proxies.from_environment().for_url("https://api.example.com/") is None
