@@ -468,6 +468,8 @@ async def test_a_prepared_redaction_is_not_rebuilt_per_failed_poll(
     CountingRedaction.built = 0
     provider = fake()
     prepared = AccountRedaction(provider)
+    assert CountingRedaction.built == 0  # made when first needed, not for every account
+    prepared.redaction.apply("")
     built = CountingRedaction.built
     for _ in range(5):
         answer(http, json.dumps({"code": "X", "message": f"bad key {KEY}"}), status=401)

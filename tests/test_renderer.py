@@ -183,6 +183,8 @@ async def test_gzip_when_the_scraper_asks_for_it() -> None:
         assert renders(client) == 1  # one cached body serves every encoding
 
     assert "Content-Encoding" not in plain.headers
+    assert plain.headers["Content-Length"] == str(len(plain_body))  # sent in pieces, all of it
+    assert plain.headers["X-Content-Type-Options"] == "nosniff"  # set before a streamed body
     assert zipped.headers["Content-Encoding"] == "gzip"
     assert gzip.decompress(zipped_body) == plain_body
     assert len(zipped_body) < len(plain_body)

@@ -16,11 +16,14 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
+from prometheus_client.samples import Sample
 
 from balance_exporter.metrics.collector import account_families, exporter_families
 from balance_exporter.metrics.snapshot import AccountState, Snapshot
 
 Encoder = Callable[[Collector], bytes]
+
+BATCH = 500  # accounts encoded per encoder call: few calls, and a bounded heap of samples
 
 # Sample names of a family, by its type: what a name[] filter is matched against.
 SAMPLE_SUFFIXES = {"counter": ("_total",), "info": ("_info",)}
@@ -85,53 +88,96 @@ def lines_agree(first: Encoder, second: Encoder) -> bool:
 class AccountLines:
     """Every account's encoded sample lines, per family, refreshed where an account changed.
 
+    The lines are kept as one column per family, in the accounts' order, so that a body is a
+    join of lists. An account whose state changed has its families built again, but only the
+    families whose samples differ (by a hash of their labels and values) are encoded again: a
+    routine poll changes a handful of its twenty-odd samples.
+
     Used by one thread at a time (the renderer's): not thread-safe, and needs not be."""
 
     def __init__(self, encoder: Encoder) -> None:
         self.encoder = encoder
         self.families = len(account_families(()))
-        self._states: dict[str, AccountState] = {}
-        self._lines: dict[str, list[bytes]] = {}  # account -> its lines, one bytes per family
         self.order: tuple[str, ...] = ()
-        self.encoded = 0  # accounts encoded so far; tests and benchmarks read it
+        self.columns: list[list[bytes]] = [[] for _ in range(self.families)]
+        self._keys: list[list[int | None]] = [[] for _ in range(self.families)]
+        self._position: dict[str, int] = {}
+        self._states: dict[str, AccountState] = {}
+        self._sections: list[bytes] = [b""] * self.families
+        self._dirty = set(range(self.families))  # families whose section must be joined again
+        self.encoded = 0  # accounts whose new state was taken in; tests and benchmarks read it
+        self.encoded_samples = 0
 
     def refresh(self, accounts: Sequence[AccountState]) -> None:
-        changed = [a for a in accounts if self._states.get(a.name) is not a]
-        if len(accounts) != len(self._states) or changed:
-            self._forget(accounts)
-        if changed:
-            self._encode(changed)
-        self.order = tuple(account.name for account in accounts)
+        names = tuple(account.name for account in accounts)
+        if names != self.order:
+            self._reorder(names)
+        states = self._states
+        changed = [account for account in accounts if states.get(account.name) is not account]
+        for start in range(0, len(changed), BATCH):  # bounded: their samples are short-lived
+            self._encode(changed[start : start + BATCH])
 
-    def family_lines(self, family: int) -> Iterator[bytes]:
-        lines = self._lines
-        return (lines[name][family] for name in self.order)
+    def section(self, family: int) -> bytes:
+        """Every account's lines of ``family``, joined; joined again only after a change."""
+        if family in self._dirty:
+            self._sections[family] = b"".join(self.columns[family])
+            self._dirty.discard(family)
+        return self._sections[family]
 
-    def has_samples(self, family: int) -> bool:
-        return any(self.family_lines(family))
-
-    def _forget(self, accounts: Sequence[AccountState]) -> None:
-        kept = {account.name for account in accounts}
-        for name in [name for name in self._states if name not in kept]:
-            del self._states[name], self._lines[name]
+    def _reorder(self, names: tuple[str, ...]) -> None:
+        """Follow added, removed and moved accounts, keeping the lines of those that stay."""
+        old = self._position
+        self._position = {name: index for index, name in enumerate(names)}
+        self._states = {n: s for n, s in self._states.items() if n in self._position}
+        for family in range(self.families):
+            column, keys = self.columns[family], self._keys[family]
+            self.columns[family] = [column[old[n]] if n in old else b"" for n in names]
+            self._keys[family] = [keys[old[n]] if n in old else None for n in names]
+        self._dirty.update(range(self.families))
+        self.order = names
 
     def _encode(self, changed: Sequence[AccountState]) -> None:
-        # One encoder call for all of them; a sample line goes to the account it is labelled
-        # with (the encoder writes the lines in the order of the samples).
         batch = account_families(changed)
-        blocks = _family_blocks(encode(self.encoder, batch))
-        if len(blocks) != self.families:
-            raise ValueError("the encoder wrote a family without a help line")
-        fresh: dict[str, list[list[bytes]]] = {
-            account.name: [[] for _ in range(self.families)] for account in changed
-        }
-        for family, (metric, (_, lines)) in enumerate(zip(batch, blocks, strict=True)):
-            for sample, line in zip(metric.samples, lines, strict=True):
-                fresh[sample.labels["account"]][family].append(line)
+        stale: list[tuple[int, list[str], Metric]] = []
+        for family, metric in enumerate(batch):
+            grouped: dict[str, list[Sample]] = {account.name: [] for account in changed}
+            for sample in metric.samples:
+                grouped[sample.labels["account"]].append(sample)
+            keys = self._keys[family]
+            names: list[str] = []
+            kept: list[Sample] = []
+            for name, samples in grouped.items():
+                key = hash(tuple((sample.value, *sample.labels.values()) for sample in samples))
+                position = self._position[name]
+                if keys[position] != key:
+                    keys[position] = key
+                    names.append(name)
+                    kept.extend(samples)
+            if names:
+                subset = Metric(metric.name, metric.documentation, metric.type)
+                subset.samples = kept
+                stale.append((family, names, subset))
         for account in changed:
             self._states[account.name] = account
-            self._lines[account.name] = [b"".join(lines) for lines in fresh[account.name]]
         self.encoded += len(changed)
+        if stale:
+            self._write(stale)
+
+    def _write(self, stale: list[tuple[int, list[str], Metric]]) -> None:
+        # One encoder call for all of them; a sample line goes to the account it is labelled
+        # with (the encoder writes the lines in the order of the samples).
+        blocks = _family_blocks(encode(self.encoder, [metric for _, _, metric in stale]))
+        if len(blocks) != len(stale):
+            raise ValueError("the encoder wrote a family without a help line")
+        for (family, names, metric), (_, lines) in zip(stale, blocks, strict=True):
+            fresh: dict[str, list[bytes]] = {name: [] for name in names}
+            for sample, line in zip(metric.samples, lines, strict=True):
+                fresh[sample.labels["account"]].append(line)
+            column = self.columns[family]
+            for name, account_lines in fresh.items():
+                column[self._position[name]] = b"".join(account_lines)
+            self._dirty.add(family)
+            self.encoded_samples += len(metric.samples)
 
 
 class Format:
@@ -146,21 +192,24 @@ class Format:
             for template in account_families(())
         ]
 
-    def body(self, snapshot: Snapshot, names: Iterable[str] | None = None) -> bytes:
-        """The whole body of ``snapshot`` (its lines refreshed already), or only the families
-        a ``name[]`` filter selects, as prometheus_client's restricted registry would."""
+    def chunks(self, snapshot: Snapshot, names: Iterable[str] | None = None) -> tuple[bytes, ...]:
+        """The body of ``snapshot`` (its lines refreshed already) in pieces, each family's
+        header and its section, shared with the other formats rather than copied into one
+        bytes; or only the families a ``name[]`` filter selects, as prometheus_client's
+        restricted registry would."""
         wanted = None if names is None else set(names)
         pieces: list[bytes] = []
         for family, header in enumerate(self.headers):
-            if wanted is not None and not (
-                self.sample_names[family] & wanted and self.lines.has_samples(family)
-            ):
+            section = self.lines.section(family)
+            if wanted is not None and not (self.sample_names[family] & wanted and section):
                 continue
-            pieces.append(header)
-            pieces.extend(self.lines.family_lines(family))
+            pieces += (header, section)
         exporter = CollectorRegistry(auto_describe=False)
         exporter.register(_Listed(exporter_families(snapshot.exporter)))
         pieces.append(
             self.encoder(exporter if wanted is None else exporter.restricted_registry(wanted))
         )
-        return b"".join(pieces)
+        return tuple(pieces)
+
+    def body(self, snapshot: Snapshot, names: Iterable[str] | None = None) -> bytes:
+        return b"".join(self.chunks(snapshot, names))

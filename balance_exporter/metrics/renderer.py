@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import gzip
 import time
+import zlib
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -45,8 +46,16 @@ GZIP_LEVEL = 1  # metrics compress about as well at the fastest level, at a thir
 @dataclass(frozen=True, slots=True)
 class Rendering:
     generation: int
-    body: bytes
+    chunks: tuple[bytes, ...]  # the body in pieces, as the kept sections are: never copied
     gzipped: bytes | None = None  # made once a scraper asked for gzip
+
+    @property
+    def size(self) -> int:
+        return sum(map(len, self.chunks))
+
+    @property
+    def body(self) -> bytes:
+        return b"".join(self.chunks)
 
 
 def registry_of(source: Snapshot | SnapshotStore) -> CollectorRegistry:
@@ -59,7 +68,7 @@ def render(snapshot: Snapshot, encoder: Encoder, names: tuple[str, ...] = ()) ->
     """The whole body at once (for --once); pure and thread-safe: the snapshot is immutable."""
     registry = registry_of(snapshot)
     body = encoder(registry.restricted_registry(names) if names else registry)
-    return Rendering(snapshot.generation, body, gzip.compress(body, GZIP_LEVEL))
+    return Rendering(snapshot.generation, (body,), gzip.compress(body, GZIP_LEVEL))
 
 
 class MetricsRenderer:
@@ -94,17 +103,15 @@ class MetricsRenderer:
 
     async def latest(
         self, accept: str, names: tuple[str, ...], want_gzip: bool
-    ) -> tuple[bytes, str, bool]:
-        """The latest body in the format ``accept`` asks for, its content type, and whether
-        it is the gzipped body."""
+    ) -> tuple[Rendering, str]:
+        """The latest rendering in the format ``accept`` asks for (gzipped too when
+        ``want_gzip``), and its content type."""
         content_type, fmt = self._format(accept)
         if names:
             rendering = await self._filtered_body(content_type, fmt, names, want_gzip)
         else:
             rendering = await self._body(content_type, want_gzip)
-        if want_gzip and rendering.gzipped is not None:
-            return rendering.gzipped, content_type, True
-        return rendering.body, content_type, False
+        return rendering, content_type
 
     async def settled(self) -> None:
         """Wait until the bodies are of the current snapshot (tests, shutdown)."""
@@ -163,7 +170,7 @@ class MetricsRenderer:
         if rendering is None or rendering.generation != self._rendered.generation:
             snapshot = self._rendered
             body = await self._run(fmt.body, snapshot, key[1])
-            rendering = Rendering(snapshot.generation, body)
+            rendering = Rendering(snapshot.generation, (body,))
         if want_gzip and rendering.gzipped is None:
             rendering = await self._run(_with_gzip, rendering)
         self._filtered[key] = rendering
@@ -211,11 +218,17 @@ def _render_all(
         if id(fmt.lines) not in refreshed:  # formats that share lines refresh them once
             fmt.lines.refresh(snapshot.accounts)
             refreshed.add(id(fmt.lines))
-        body = fmt.body(snapshot)
-        zipped = gzip.compress(body, GZIP_LEVEL) if content_type in gzip_wanted else None
-        renderings[content_type] = Rendering(snapshot.generation, body, zipped)
+        chunks = fmt.chunks(snapshot)
+        zipped = _gzip(chunks) if content_type in gzip_wanted else None
+        renderings[content_type] = Rendering(snapshot.generation, chunks, zipped)
     return renderings, time.thread_time() - started
 
 
+def _gzip(chunks: tuple[bytes, ...]) -> bytes:
+    """One gzip stream of the pieces (zlib's, written as it goes: no joined copy first)."""
+    compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    return b"".join([*map(compressor.compress, chunks), compressor.flush()])
+
+
 def _with_gzip(rendering: Rendering) -> Rendering:
-    return replace(rendering, gzipped=gzip.compress(rendering.body, GZIP_LEVEL))
+    return replace(rendering, gzipped=_gzip(rendering.chunks))

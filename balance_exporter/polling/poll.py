@@ -60,23 +60,35 @@ class AccountRedaction:
     """What a poll blanks out of an account's errors: its secrets, and its credentials as sent.
 
     An echoed Authorization header shows them encoded (HTTP Basic is base64 of user:secret)
-    and a key in a URL percent-encoded, which no secret's own text matches. Built once per
-    account; a request whose credentials differ from those foreseen (a signature that changes)
-    gets a Redaction of its own."""
+    and a key in a URL percent-encoded, which no secret's own text matches. Made once per
+    account config, when the account first needs it (most never fail: 10,000 compiled
+    patterns would cost memory for nothing); a request whose credentials differ from those
+    foreseen (a signature that changes) gets a Redaction of its own."""
 
     def __init__(self, provider: Provider[Any]) -> None:
-        self._forms = _secret_forms(provider.account.secrets.values())
-        try:
-            self._sent = _sent_credentials(provider.request())
-        except Exception:
-            self._sent = []
-        self.redaction = Redaction(self._forms + self._sent)
+        self._provider = provider
+        self._made: tuple[list[Secret], list[Secret], Redaction] | None = None
+
+    @property
+    def redaction(self) -> Redaction:
+        return self._prepared()[2]
 
     def of(self, request: Request | None) -> Redaction:
+        forms, foreseen, redaction = self._prepared()
         sent = [] if request is None else _sent_credentials(request)
-        if sent == self._sent or not sent:
-            return self.redaction
-        return Redaction(self._forms + self._sent + sent)
+        if sent == foreseen or not sent:
+            return redaction
+        return Redaction(forms + foreseen + sent)
+
+    def _prepared(self) -> tuple[list[Secret], list[Secret], Redaction]:
+        if self._made is None:
+            forms = _secret_forms(self._provider.account.secrets.values())
+            try:
+                foreseen = _sent_credentials(self._provider.request())
+            except Exception:
+                foreseen = []
+            self._made = (forms, foreseen, Redaction(forms + foreseen))
+        return self._made
 
 
 def _secret_forms(secrets: Iterable[Secret]) -> list[Secret]:

@@ -48,22 +48,25 @@ class WebState:
 def _guard(state: WebState) -> Middleware:
     @web.middleware
     async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
-        headers = {"X-Content-Type-Options": "nosniff", **state.config.headers}
         try:
-            try:
-                allowed = request.path in OPEN_PATHS or await _allowed(state.auth, request)
-            except ChecksBusy:
-                raise web.HTTPTooManyRequests(headers=BUSY, text="Too many logins\n") from None
-            if not allowed:
-                raise web.HTTPUnauthorized(headers=CHALLENGE, text="Unauthorized\n")
-            response = await handler(request)
-        except web.HTTPException as exc:
-            exc.headers.update(headers)
-            raise
-        response.headers.update(headers)
-        return response
+            allowed = request.path in OPEN_PATHS or await _allowed(state.auth, request)
+        except ChecksBusy:
+            raise web.HTTPTooManyRequests(headers=BUSY, text="Too many logins\n") from None
+        if not allowed:
+            raise web.HTTPUnauthorized(headers=CHALLENGE, text="Unauthorized\n")
+        return await handler(request)
 
     return guard
+
+
+def _hardening(state: WebState) -> Callable[[web.Request, web.StreamResponse], Awaitable[None]]:
+    """Every answer's headers, errors included, set before they are sent (a streamed body
+    sends them before its handler returns)."""
+
+    async def add_headers(request: web.Request, response: web.StreamResponse) -> None:
+        response.headers.update({"X-Content-Type-Options": "nosniff", **state.config.headers})
+
+    return add_headers
 
 
 async def _allowed(auth: BasicAuthChecker | None, request: web.Request) -> bool:
@@ -74,15 +77,24 @@ def metrics_handler(renderer: MetricsRenderer) -> Handler:
     """/metrics: the cached rendering in the negotiated format, gzipped when accepted."""
 
     async def metrics(request: web.Request) -> web.StreamResponse:
-        body, content_type, zipped = await renderer.latest(
+        want_gzip = gzip_accepted(request.headers.get(hdrs.ACCEPT_ENCODING, ""))
+        rendering, content_type = await renderer.latest(
             ",".join(request.headers.getall(hdrs.ACCEPT, [])),
             tuple(request.query.getall("name[]", [])),
-            gzip_accepted(request.headers.get(hdrs.ACCEPT_ENCODING, "")),
+            want_gzip,
         )
         headers = {hdrs.CONTENT_TYPE: content_type, hdrs.VARY: "Accept, Accept-Encoding"}
-        if zipped:
+        if want_gzip and rendering.gzipped is not None:
             headers[hdrs.CONTENT_ENCODING] = "gzip"
-        return web.Response(body=body, headers=headers)
+            return web.Response(body=rendering.gzipped, headers=headers)
+        # The kept pieces are sent one after the other, never joined into one more copy.
+        response = web.StreamResponse(headers=headers)
+        response.content_length = rendering.size
+        await response.prepare(request)
+        for chunk in rendering.chunks:
+            await response.write(chunk)
+        await response.write_eof()
+        return response
 
     return metrics
 
@@ -126,7 +138,9 @@ def build_app(
             )
         return web.Response(text="config reloaded\n")
 
-    app = web.Application(middlewares=[_guard(web_state or WebState())])
+    state = web_state or WebState()
+    app = web.Application(middlewares=[_guard(state)])
+    app.on_response_prepare.append(_hardening(state))
     app[RENDERER] = renderer
 
     async def start_rendering(app: web.Application) -> None:
