@@ -76,6 +76,16 @@ def by_account(exposition: str, sample_name: str) -> dict[str, float]:
     }
 
 
+def accounts_in(exposition: str) -> set[str]:
+    """Every account a sample names."""
+    return {
+        sample.labels["account"]
+        for family in text_string_to_metric_families(exposition)
+        for sample in family.samples
+        if "account" in sample.labels
+    }
+
+
 def balances(exposition: str) -> dict[str, float]:
     """billing_balance by account."""
     return by_account(exposition, "billing_balance")

@@ -19,7 +19,6 @@ from pathlib import Path
 import aiohttp
 import pytest
 from aiohttp import web
-from prometheus_client.parser import text_string_to_metric_families
 from prometheus_harness import (
     ExporterProcess,
     environment,
@@ -28,7 +27,7 @@ from prometheus_harness import (
     run_exporter_async,
     wait_until,
 )
-from support import logfmt, metric_value
+from support import accounts_in, logfmt, metric_value
 
 from balance_exporter import __version__
 from balance_exporter.demo import serve_app
@@ -47,15 +46,6 @@ WAIT_DEADLINE = 15.0  # for one change to show while the exporter serves
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-
-def _accounts_in(exposition: str) -> set[str]:
-    return {
-        sample.labels["account"]
-        for family in text_string_to_metric_families(exposition)
-        for sample in family.samples
-        if "account" in sample.labels
-    }
 
 
 # --- the fake providers ------------------------------------------------------------------------
@@ -386,7 +376,7 @@ async def test_once_exits_0_when_every_account_succeeds(
         == 1.0
     )
     assert metric_value(out, "billing_up", account="search") == 1.0
-    assert _accounts_in(out) == {"sms-eu", "search"}
+    assert accounts_in(out) == {"sms-eu", "search"}
     promtool = shutil.which("promtool")
     if promtool is not None:
         check = await asyncio.create_subprocess_exec(
@@ -572,7 +562,7 @@ async def _serve_and_reload(
     assert metric_value(text, "billing_up", account="search") == 0.0
     assert metric_value(text, "billing_poll_interval_seconds", account="sms-eu") == 2.0
     assert metric_value(text, "billing_exporter_config_last_reload_successful") == 1.0
-    assert _accounts_in(text) == {"sms-eu", "search"}
+    assert accounts_in(text) == {"sms-eu", "search"}
 
     # SIGHUP with a broken file: the old accounts keep being served and polled.
     _write_serving_config(config, [_account("sms-eu", "telnyx", "TELNYX_KEY", url + "?x=1")])
@@ -584,7 +574,7 @@ async def _serve_and_reload(
         lambda text: metric_value(text, "billing_exporter_config_last_reload_successful") == 0.0,
         "the reload metric to turn 0",
     )
-    assert _accounts_in(text) == {"sms-eu", "search"}
+    assert accounts_in(text) == {"sms-eu", "search"}
     polls = metric_value(text, "billing_polls_total", account="sms-eu")
     assert polls is not None
 
@@ -593,7 +583,7 @@ async def _serve_and_reload(
         return after is not None and after > polls
 
     text = await exporter.wait_metrics(session, polled_again, "sms-eu polled after the reload")
-    assert _accounts_in(text) == {"sms-eu", "search"}
+    assert accounts_in(text) == {"sms-eu", "search"}
     assert metric_value(text, "billing_exporter_config_last_reload_successful") == 0.0
 
     async def reload_failure_logged() -> bool:
@@ -625,7 +615,7 @@ async def _serve_and_reload(
         lambda text: metric_value(text, "billing_exporter_config_last_reload_successful") == 1.0,
         "the reload metric to turn 1",
     )
-    assert _accounts_in(text) == {"sms-eu", "gateway"}
+    assert accounts_in(text) == {"sms-eu", "gateway"}
     assert 'account="search"' not in text
     assert metric_value(text, "billing_poll_interval_seconds", account="gateway") == 2.0
     # The staying account keeps what it knew.
@@ -636,7 +626,7 @@ async def _serve_and_reload(
         lambda text: metric_value(text, "billing_balance", account="gateway") is not None,
         "the new account's first balance",
     )
-    assert _accounts_in(text) == {"sms-eu", "gateway"}
+    assert accounts_in(text) == {"sms-eu", "gateway"}
     assert metric_value(text, "billing_balance", account="gateway", currency="EUR") == 42.1
     assert metric_value(text, "billing_credit_blocked", account="gateway") == 0.0
     assert (

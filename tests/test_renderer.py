@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from fakeclock import FakeClock
@@ -16,9 +17,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from support import Client, balances, scheduled, serving
 
 from balance_exporter.config.account import AccountConfig
+from balance_exporter.metrics import renderer as renderer_module
 from balance_exporter.metrics.exposition import AccountLines, Format, lines_agree
 from balance_exporter.metrics.reading import Reading
-from balance_exporter.metrics.renderer import MAX_FILTERED, registry_of
+from balance_exporter.metrics.renderer import MAX_FILTERED, SPACING_FACTOR, registry_of
 from balance_exporter.metrics.snapshot import Snapshot, SnapshotStore
 from balance_exporter.polling.backoff import START_SPREAD
 from balance_exporter.polling.errors import PollError, Reason
@@ -309,3 +311,29 @@ async def test_junk_name_filters_cost_at_most_a_few_kept_bodies() -> None:
         assert lines_of(client).encoded == encoded  # no account was encoded again
         assert renderer.renders == 1
         assert om.endswith("# EOF\n")
+
+
+async def test_the_pause_after_a_refresh_counts_every_format_in_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    spent = [0.0]
+
+    class ThreadClock:
+        @staticmethod
+        def thread_time() -> float:
+            return spent[0]
+
+    real_chunks = Format.chunks
+
+    def costly_chunks(self: Format, *args: Any) -> tuple[bytes, ...]:
+        spent[0] += 0.02  # each format's body costs 20 ms of the render thread
+        return real_chunks(self, *args)
+
+    monkeypatch.setattr(renderer_module, "time", ThreadClock)
+    monkeypatch.setattr(Format, "chunks", costly_chunks)
+    async with serving(one_account("1")) as client:
+        await get_metrics(client)
+        renderer = client.app[RENDERER]
+        assert len(renderer._formats) == 2  # text and OpenMetrics, both kept
+
+        assert renderer._spacing == pytest.approx(SPACING_FACTOR * 0.04)

@@ -15,6 +15,7 @@ from fakeclock import FakeClock
 from prometheus_client.exposition import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_harness import environment, run_exporter, run_exporter_async
+from support import accounts_in
 
 from balance_exporter import cli
 from balance_exporter.cli import parse_args
@@ -48,15 +49,6 @@ def write_config(path: Path, names: Iterable[str], url: str) -> None:
 
 def owned(names: Iterable[str], shard: Shard) -> set[str]:
     return {name for name in names if shard_of(name, shard.count) == shard.index}
-
-
-def accounts_in(exposition: str) -> set[str]:
-    return {
-        sample.labels["account"]
-        for family in text_string_to_metric_families(exposition)
-        for sample in family.samples
-        if "account" in sample.labels
-    }
 
 
 # --- the hash ----------------------------------------------------------------------------
