@@ -8,8 +8,8 @@ the other CPU(s). The fake notes the monotonic time and key of every request. Th
 the ``billing_balance`` series in it), then probes ``/-/healthy`` 20 times a second and scrapes
 ``/metrics`` once a second as Prometheus 2.42 asks (OpenMetrics first, gzip), and reads the
 process's CPU time and RSS from /proc once a second. Scrape bodies are read on a worker process,
-off the timed path: how far the scrape time is behind the newest
-``billing_last_poll_timestamp_seconds`` in the body. After the first interval (the steady part)
+off the timed path: how far the newest ``billing_last_poll_timestamp_seconds`` in the body is
+behind the newest request the fake had answered by then. After the first interval (the steady part)
 it counts requests per second at the fake (busiest second / mean) and CPU time per request.
 The config parse is ``load_config`` on the same 10,000-account file, best of three, in a
 process of each tree. The baseline is a ``git worktree`` of ``--baseline`` in /tmp, imported
@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import bisect
 import contextlib
 import gzip
 import json
@@ -72,6 +73,7 @@ FIRST_NICE = -5
 WORKER_NICE = 5
 SUMMARY_WAIT = 300.0  # s the worker gets to finish reading the bodies after the run
 STOP_GRACE = 10.0  # s the exporter gets to exit on SIGTERM before SIGKILL
+ANSWERED = 0.05  # s: a request this long before a scrape has had its answer recorded
 LAST_POLL = re.compile(rb"^billing_last_poll_timestamp_seconds\{[^}]*\} (\S+)", re.MULTILINE)
 BALANCE = re.compile(rb"^billing_balance\{", re.MULTILINE)
 
@@ -265,7 +267,8 @@ class Run:
     body_bytes: int = 0  # the last scrape's, as sent
     healthy: list[float] = field(default_factory=list)  # s per probe
     scrapes: list[float] = field(default_factory=list)  # s per scrape
-    behind: list[float] = field(default_factory=list)  # s per scrape
+    # (wall, monotonic, newest billing_last_poll_timestamp_seconds in its body) per scrape
+    scraped: list[tuple[float, float, float]] = field(default_factory=list)
     proc: list[ProcReading] = field(default_factory=list)
     request_times: list[float] = field(default_factory=list)  # monotonic, at the fake
     request_keys: list[str] = field(default_factory=list)
@@ -367,7 +370,8 @@ class Driver:
         self.url = url
         self.stderr = stderr
         self.pool = pool
-        self.summaries: list[tuple[float, asyncio.Future[Summary]]] = []
+        # (wall time, monotonic time) of each scrape's start, and its body's summary
+        self.summaries: list[tuple[tuple[float, float], asyncio.Future[Summary]]] = []
 
     def check_alive(self) -> None:
         code = self.process.poll()
@@ -391,7 +395,7 @@ class Driver:
 
     async def scrape(self, session: aiohttp.ClientSession) -> tuple[float, asyncio.Future[Summary]]:
         """One timed scrape: its duration, and its body's summary (read on the worker)."""
-        wall = time.time()
+        wall, mono = time.time(), time.monotonic()
         started = time.perf_counter()
         async with session.get(f"{self.url}/metrics", headers=SCRAPE_HEADERS) as response:
             body = await response.read()
@@ -402,7 +406,7 @@ class Driver:
         self.run.body_bytes = len(body)
         loop = asyncio.get_running_loop()
         summary = loop.run_in_executor(self.pool, summarise, body, gzipped)
-        self.summaries.append((wall, summary))
+        self.summaries.append(((wall, mono), summary))
         return elapsed, summary
 
     async def probe_healthy(self, session: aiohttp.ClientSession) -> None:
@@ -452,9 +456,9 @@ class Driver:
             )
         except TimeoutError:
             raise BenchError(f"reading the scrape bodies took over {SUMMARY_WAIT:.0f} s") from None
-        for wall, summary in zip(walls, summaries, strict=True):
+        for (wall, mono), summary in zip(walls, summaries, strict=True):
             if summary.newest_poll is not None:
-                self.run.behind.append(wall - summary.newest_poll)
+                self.run.scraped.append((wall, mono, summary.newest_poll))
 
     async def from_ready(
         self,
@@ -628,9 +632,21 @@ def burst(run: Run, settings: Settings) -> Figure:
 
 
 def behind(run: Run, settings: Settings) -> Figure:
-    if not run.behind:
+    """How far each body is behind the polls already answered when it was asked for: the
+    newest request the fake had answered (ANSWERED before the scrape) against the newest
+    poll the body shows. A quiet spell with no poll at all is no lag of the body's."""
+    if not run.scraped or not run.request_times:
         return NOTHING
-    median, maximum = statistics.median(run.behind), max(run.behind)
+    times = sorted(run.request_times)
+    lags = []
+    for wall, mono, newest_shown in run.scraped:
+        index = bisect.bisect_right(times, mono - ANSWERED)
+        if index:
+            newest_answered = times[index - 1] + (wall - mono)  # as wall-clock time
+            lags.append(max(0.0, newest_answered - newest_shown))
+    if not lags:
+        return NOTHING
+    median, maximum = statistics.median(lags), max(lags)
     return Figure(f"median {median:.2f}, max {maximum:.2f}", maximum <= 2)
 
 
