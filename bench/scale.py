@@ -8,9 +8,10 @@ the other CPU(s). The fake notes the monotonic time and key of every request. Th
 the ``billing_balance`` series in it), then probes ``/-/healthy`` 20 times a second and scrapes
 ``/metrics`` once a second as Prometheus 2.42 asks (OpenMetrics first, gzip), and reads the
 process's CPU time and RSS from /proc once a second. Scrape bodies are read on a worker process,
-off the timed path: how far the newest ``billing_last_poll_timestamp_seconds`` in the body is
-behind the newest request the fake had answered by then. After the first interval (the steady part)
-it counts requests per second at the fake (busiest second / mean) and CPU time per request.
+off the timed path: how long the body had kept a poll waiting, from the first request the fake
+answered after the newest ``billing_last_poll_timestamp_seconds`` the body shows. After the
+first interval (the steady part) it counts requests per second at the fake (busiest second /
+mean) and CPU time per request.
 The config parse is ``load_config`` on the same 10,000-account file, best of three, in a
 process of each tree. The baseline is a ``git worktree`` of ``--baseline`` in /tmp, imported
 through ``PYTHONPATH``; both trees run with this venv's python, one after the other.
@@ -632,20 +633,17 @@ def burst(run: Run, settings: Settings) -> Figure:
 
 
 def behind(run: Run, settings: Settings) -> Figure:
-    """How far each body is behind the polls already answered when it was asked for: the
-    newest request the fake had answered (ANSWERED before the scrape) against the newest
-    poll the body shows. A quiet spell with no poll at all is no lag of the body's."""
+    """How long each body had kept a poll waiting: from the first request the fake answered
+    after the newest poll the body shows (and ANSWERED before the scrape) to the scrape. A
+    quiet spell with no poll at all is no lag of the body's."""
     if not run.scraped or not run.request_times:
         return NOTHING
     times = sorted(run.request_times)
     lags = []
     for wall, mono, newest_shown in run.scraped:
-        index = bisect.bisect_right(times, mono - ANSWERED)
-        if index:
-            newest_answered = times[index - 1] + (wall - mono)  # as wall-clock time
-            lags.append(max(0.0, newest_answered - newest_shown))
-    if not lags:
-        return NOTHING
+        first_unshown = bisect.bisect_right(times, newest_shown - (wall - mono))
+        waiting = first_unshown < len(times) and times[first_unshown] <= mono - ANSWERED
+        lags.append(mono - times[first_unshown] if waiting else 0.0)
     median, maximum = statistics.median(lags), max(lags)
     return Figure(f"median {median:.2f}, max {maximum:.2f}", maximum <= 2)
 
