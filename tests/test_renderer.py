@@ -337,3 +337,27 @@ async def test_the_pause_after_a_refresh_counts_every_format_in_it(
         assert len(renderer._formats) == 2  # text and OpenMetrics, both kept
 
         assert renderer._spacing == pytest.approx(SPACING_FACTOR * 0.04)
+
+
+async def test_no_body_is_rendered_for_first_polls_still_coming_unless_asked() -> None:
+    store = SnapshotStore()
+    store.set_accounts([account("a"), account("b")])
+    async with serving(store) as client:
+        renderer = client.app[RENDERER]
+        set_balance(store, "a", "1")
+        assert renderer._refresh is None  # "b" is still waiting for its first poll
+        assert renderer.renders == 0
+        set_balance(store, "b", "2")  # the last first poll: now the bodies are rendered
+        assert renderer._refresh is not None
+        await renderer._refresh
+        assert renderer.renders == 1
+        assert (await client.get("/-/ready")).status == 200
+
+
+async def test_a_scrape_before_the_first_polls_gets_a_body_at_once() -> None:
+    store = SnapshotStore()
+    store.set_accounts([account("a"), account("b")])
+    async with serving(store) as client:
+        set_balance(store, "a", "1")
+        _, text = await get_metrics(client)
+        assert balances(text) == {"a": 1.0}

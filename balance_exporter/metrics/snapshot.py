@@ -131,6 +131,7 @@ class SnapshotStore:
         self._generation = 0
         self._snapshot = Snapshot(0)
         self._listeners: list[Callable[[], None]] = []
+        self.unpolled = 0  # accounts still waiting for their first poll attempt
 
     @property
     def snapshot(self) -> Snapshot:
@@ -162,12 +163,15 @@ class SnapshotStore:
                     account.name, account.provider, account.interval, account.low_balance
                 )
         self._states = states
+        self.unpolled = sum(1 for state in states.values() if state.up is None)
         self._changed()
 
     def update(self, name: str, change: Callable[[AccountState], AccountState]) -> None:
         known = self._states.get(name)
         if known is not None:  # an account removed by a reload while its poll ran stays removed
-            self._states[name] = change(known)
+            changed = self._states[name] = change(known)
+            if known.up is None and changed.up is not None:
+                self.unpolled -= 1
             self._changed()
 
     def set_reload(self, successful: bool, now: float) -> None:
