@@ -7,10 +7,9 @@ import logging
 import resource
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 import pytest
-from fakeclock import REAL_DEADLINE
+from fakeclock import REAL_DEADLINE, wait_until
 from support import no_reload
 
 from balance_exporter.metrics.snapshot import SnapshotStore
@@ -78,20 +77,13 @@ async def closed_by_server(reader: asyncio.StreamReader) -> bool:
     return True
 
 
-async def wait_for(condition: Any) -> None:
-    """Until ``condition()`` holds (the gate's count, which nothing signals), with a deadline."""
-    async with asyncio.timeout(REAL_DEADLINE):
-        while not condition():  # noqa: ASYNC110 - polling a counter, with a deadline
-            await asyncio.sleep(0.01)
-
-
 async def test_a_client_that_sends_nothing_is_closed_after_the_idle_timeout() -> None:
     async with served(ServerLimits(idle_timeout=0.3)) as server:
         reader, writer = await server.connect()
-        await wait_for(lambda: server.gate.open == 1)
+        await wait_until(lambda: server.gate.open == 1)
 
         assert await closed_by_server(reader)
-        await wait_for(lambda: server.gate.open == 0)
+        await wait_until(lambda: server.gate.open == 0)
         assert b"200 OK" in await server.get()  # others are served as ever
         writer.close()
 
@@ -130,7 +122,7 @@ async def test_connections_past_the_cap_are_turned_away_and_logged_once(
     caplog.set_level(logging.WARNING, "balance_exporter.web")
     async with served(ServerLimits(idle_timeout=60.0, max_connections=3)) as server:
         held = [await server.connect() for _ in range(3)]
-        await wait_for(lambda: server.gate.open == 3)
+        await wait_until(lambda: server.gate.open == 3)
 
         refused = [await server.connect() for _ in range(10)]
         for reader, _ in refused:
@@ -138,7 +130,7 @@ async def test_connections_past_the_cap_are_turned_away_and_logged_once(
         assert server.gate.open == 3
 
         held[0][1].close()
-        await wait_for(lambda: server.gate.open == 2)
+        await wait_until(lambda: server.gate.open == 2)
         assert b"200 OK" in await server.get()  # a place freed is a place served
         for _, writer in held[1:] + refused:
             writer.close()

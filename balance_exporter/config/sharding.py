@@ -19,10 +19,18 @@ from balance_exporter.config.checker import Config
 _ORDINAL = re.compile(r"-([0-9]+)\Z")
 
 
+NAME_HASH_BITS = 64
+
+
+def name_hash(name: str) -> int:
+    """A number from an account's name, the same in every process and release: the first
+    8 bytes of its SHA-256. It places the account in a shard and in its poll interval."""
+    return int.from_bytes(hashlib.sha256(name.encode("utf-8")).digest()[:8], "big")
+
+
 def shard_of(name: str, count: int) -> int:
     """The shard, 0 to count - 1, that polls the account called ``name``."""
-    digest = hashlib.sha256(name.encode("utf-8")).digest()
-    return int.from_bytes(digest[:8], "big") % count
+    return name_hash(name) % count
 
 
 def ordinal(hostname: str) -> int:

@@ -83,7 +83,12 @@ class MetricsRenderer:
         self._renderings: dict[str, Rendering] = {}
         self._gzip_wanted: set[str] = set()
         self._filtered: OrderedDict[tuple[str, tuple[str, ...]], Rendering] = OrderedDict()
-        self._known_names: set[str] = set()  # every sample name a filter can select
+        # Every sample name a filter can select: the exporter's own, and each format's.
+        self._known_names = {
+            sample.name
+            for family in exporter_families(ExporterState(True, 0.0))
+            for sample in family.samples
+        }
         self._rendered = Snapshot(-1)
         self._asked = False  # whether any scrape has asked for a body yet
         self._refresh: asyncio.Task[None] | None = None
@@ -143,11 +148,6 @@ class MetricsRenderer:
             lines = self._shared_lines if shared else AccountLines(encoder)
             fmt = self._formats[content_type] = Format(encoder, lines)
             self._known_names |= {name for names in fmt.sample_names for name in names}
-            self._known_names |= {
-                sample.name
-                for family in exporter_families(ExporterState(True, 0.0))
-                for sample in family.samples
-            }
         return content_type, fmt
 
     async def _body(self, content_type: str, want_gzip: bool) -> Rendering:

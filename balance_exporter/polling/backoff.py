@@ -13,8 +13,9 @@ failure delay is at least the interval, and at least what the provider asked for
 
 from __future__ import annotations
 
-import hashlib
 import random
+
+from balance_exporter.config.sharding import NAME_HASH_BITS, name_hash
 
 JITTER = 0.05  # fraction of the interval a retry may come later than its backoff
 MAX_BACKOFF = 1800.0  # longest pause between tries while failing (unless the interval is longer)
@@ -30,8 +31,7 @@ def first_delay(interval: float, rng: random.Random) -> float:
 def phase(name: str, interval: float) -> float:
     """Where in each interval an account's polls fall: from its name, so stable across
     restarts and evenly spread (never Python's hash(), which changes per process)."""
-    digest = hashlib.sha256(name.encode("utf-8")).digest()
-    return int.from_bytes(digest[:8], "big") / 2.0**64 * interval
+    return name_hash(name) / 2.0**NAME_HASH_BITS * interval
 
 
 def next_slot(started: float, now: float, offset: float, interval: float) -> float:
