@@ -16,9 +16,10 @@ from balance_exporter.config.checker import Config, ConfigError, describe, load_
 from balance_exporter.config.sharding import Shard
 from balance_exporter.config.webconfig import WebConfig, describe_web, load_web_config
 from balance_exporter.config.yamlfile import guarded
-from balance_exporter.daemon import EXIT_CONFIG, EXIT_OK, collect_garbage_rarely, run_once, serve
+from balance_exporter.daemon import EXIT_CONFIG, EXIT_OK, run_once, serve
 from balance_exporter.demo import demo_config, start_simulator
 from balance_exporter.logs import LEVELS, setup_logging
+from balance_exporter.memory import tune_memory
 from balance_exporter.providers.registry import (
     PROVIDERS,
     PluginError,
@@ -157,7 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"balance-exporter {__version__} (Python {platform.python_version()})")
         return EXIT_OK
     setup_logging(args.log_level, args.log_format)
-    collect_garbage_rarely()
+    tune_memory()
     try:
         install_plugins()
     except PluginError as exc:

@@ -39,9 +39,6 @@ from balance_exporter.web.server import WebState, build_app
 
 log = logging.getLogger("balance_exporter.daemon")
 
-# Allocations between two young-generation collections (Python's default is 700): thousands of
-# accounts allocate millions of long-lived objects, and frequent collections scan them anew.
-GC_THRESHOLD = 50_000
 SHUTDOWN_GRACE = 3.0  # seconds given to open connections; the whole stop stays within 5 s
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 
@@ -128,10 +125,6 @@ class Daemon:
         await self.scheduler.stop()
         if self._own_session:
             await self.session.close()
-
-
-def collect_garbage_rarely() -> None:
-    gc.set_threshold(GC_THRESHOLD, 20, 100)
 
 
 async def run_once(config: Config) -> int:

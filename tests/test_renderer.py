@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import random
 from decimal import Decimal
 from typing import Any
 
@@ -37,6 +38,11 @@ def account(name: str) -> AccountConfig:
 def set_balance(store: SnapshotStore, name: str, balance: str, at: float = T0) -> None:
     reading = Reading(currency="USD", balance=Decimal(balance))
     store.update(name, lambda state: state.with_reading(reading, at, 0.1))
+
+
+def set_failure(store: SnapshotStore, name: str, at: float = T0) -> None:
+    failure = PollError(Reason.TIMEOUT, "no answer")
+    store.update(name, lambda state: state.with_failure(failure, at, 0.2))
 
 
 def one_account(balance: str) -> SnapshotStore:
@@ -283,6 +289,35 @@ def test_the_kept_lines_make_the_body_prometheus_client_makes_whole(accept: str)
     fewer = Snapshot(snapshot.generation + 1, snapshot.accounts[1:], snapshot.exporter)
     lines.refresh(fewer.accounts)
     assert fmt.body(fewer) == encoder(registry_of(fewer))
+
+
+def test_the_kept_lines_follow_any_run_of_changes_additions_removals_and_moves() -> None:
+    """Lines spliced into the kept sections give, after every refresh, the body
+    prometheus_client writes whole: whichever accounts changed, came, went or moved."""
+    encoder, _ = choose_encoder(OPENMETRICS)
+    rng = random.Random(11)  # noqa: S311 - a repeatable run of changes
+    store = SnapshotStore()
+    names = [f"acct-{i:02d}" for i in range(12)]
+    store.set_accounts([account(name) for name in names])
+    lines = AccountLines(encoder)
+    fmt = Format(encoder, lines)
+    for step in range(60):
+        move = rng.random()
+        if move < 0.15 and len(names) > 1:
+            names.remove(rng.choice(names))
+        elif move < 0.3:
+            names.insert(rng.randrange(len(names) + 1), f"new-{step}")
+        elif move < 0.4:
+            rng.shuffle(names)
+        store.set_accounts([account(name) for name in names])
+        for name in rng.sample(names, k=rng.randint(0, len(names))):
+            if rng.random() < 0.2:
+                set_failure(store, name, T0 + step)
+            else:
+                set_balance(store, name, str(rng.randint(-50, 50_000) / 100), T0 + step)
+        snapshot = store.snapshot
+        lines.refresh(snapshot.accounts)
+        assert fmt.body(snapshot) == encoder(registry_of(snapshot)), step
 
 
 def test_text_and_openmetrics_share_their_sample_lines() -> None:

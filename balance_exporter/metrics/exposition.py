@@ -12,7 +12,9 @@ their headers and ending. Formats whose lines agree on a probe share one store o
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import accumulate
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
@@ -24,6 +26,8 @@ from balance_exporter.metrics.snapshot import AccountState, Snapshot
 Encoder = Callable[[Collector], bytes]
 
 BATCH = 500  # accounts encoded per encoder call: few calls, and a bounded heap of samples
+
+UNKNOWN = -1  # hash() never returns -1: the key of lines not encoded yet
 
 # Sample names of a family, by its type: what a name[] filter is matched against.
 SAMPLE_SUFFIXES = {"counter": ("_total",), "info": ("_info",)}
@@ -88,10 +92,13 @@ def lines_agree(first: Encoder, second: Encoder) -> bool:
 class AccountLines:
     """Every account's encoded sample lines, per family, refreshed where an account changed.
 
-    The lines are kept as one column per family, in the accounts' order, so that a body is a
-    join of lists. An account whose state changed has its families built again, but only the
-    families whose samples differ (by a hash of their labels and values) are encoded again: a
-    routine poll changes a handful of its twenty-odd samples.
+    Each family's lines are kept as one section (every account's lines joined, in the accounts'
+    order) and the length of each account's part of it; an account's new lines are spliced in
+    when the section is next asked for. So a body is a join of a few sections, a change costs
+    its own lines and one copy of the sections it touched, and the lines are held once, not once
+    as pieces and again joined. An account whose state changed has its families built again,
+    but only the families whose samples differ (by a hash of their labels and values) are
+    encoded again: a routine poll changes a handful of its twenty-odd samples.
 
     Used by one thread at a time (the renderer's): not thread-safe, and needs not be."""
 
@@ -99,12 +106,14 @@ class AccountLines:
         self.encoder = encoder
         self.families = len(account_families(()))
         self.order: tuple[str, ...] = ()
-        self.columns: list[list[bytes]] = [[] for _ in range(self.families)]
-        self._keys: list[list[int | None]] = [[] for _ in range(self.families)]
+        self._sections: list[bytes] = [b""] * self.families
+        self._lengths: list[array[int]] = [array("q") for _ in range(self.families)]
+        self._offsets: list[array[int] | None] = [None] * self.families
+        # A hash of each account's samples per family; UNKNOWN until first encoded.
+        self._keys: list[array[int]] = [array("q") for _ in range(self.families)]
+        self._pending: list[dict[int, bytes]] = [{} for _ in range(self.families)]
         self._position: dict[str, int] = {}
         self._states: dict[str, AccountState] = {}
-        self._sections: list[bytes] = [b""] * self.families
-        self._dirty = set(range(self.families))  # families whose section must be joined again
         self.encoded = 0  # accounts whose new state was taken in; tests and benchmarks read it
         self.encoded_samples = 0
 
@@ -118,11 +127,34 @@ class AccountLines:
             self._encode(changed[start : start + BATCH])
 
     def section(self, family: int) -> bytes:
-        """Every account's lines of ``family``, joined; joined again only after a change."""
-        if family in self._dirty:
-            self._sections[family] = b"".join(self.columns[family])
-            self._dirty.discard(family)
+        """Every account's lines of ``family``, joined; spliced again only after a change."""
+        pending = self._pending[family]
+        if pending:
+            self._splice(family, sorted(pending.items()))
+            pending.clear()
         return self._sections[family]
+
+    def _offsets_of(self, family: int) -> array[int]:
+        offsets = self._offsets[family]
+        if offsets is None:
+            offsets = self._offsets[family] = array(
+                "q", accumulate(self._lengths[family], initial=0)
+            )
+        return offsets
+
+    def _splice(self, family: int, fresh: list[tuple[int, bytes]]) -> None:
+        old = memoryview(self._sections[family])
+        offsets = self._offsets_of(family)
+        lengths = self._lengths[family]
+        pieces: list[bytes | memoryview] = []
+        cursor = 0
+        for position, lines in fresh:
+            pieces += (old[cursor : offsets[position]], lines)
+            cursor = offsets[position + 1]
+            lengths[position] = len(lines)
+        pieces.append(old[cursor:])
+        self._sections[family] = b"".join(pieces)
+        self._offsets[family] = None
 
     def _reorder(self, names: tuple[str, ...]) -> None:
         """Follow added, removed and moved accounts, keeping the lines of those that stay."""
@@ -130,10 +162,19 @@ class AccountLines:
         self._position = {name: index for index, name in enumerate(names)}
         self._states = {n: s for n, s in self._states.items() if n in self._position}
         for family in range(self.families):
-            column, keys = self.columns[family], self._keys[family]
-            self.columns[family] = [column[old[n]] if n in old else b"" for n in names]
-            self._keys[family] = [keys[old[n]] if n in old else None for n in names]
-        self._dirty.update(range(self.families))
+            self.section(family)  # lines waiting to be spliced in go in first
+            section = memoryview(self._sections[family])
+            offsets = self._offsets_of(family)
+            keys = self._keys[family]
+            kept = [old.get(name) for name in names]
+            self._sections[family] = b"".join(
+                section[offsets[i] : offsets[i + 1]] for i in kept if i is not None
+            )
+            self._lengths[family] = array(
+                "q", (0 if i is None else offsets[i + 1] - offsets[i] for i in kept)
+            )
+            self._keys[family] = array("q", (UNKNOWN if i is None else keys[i] for i in kept))
+            self._offsets[family] = None
         self.order = names
 
     def _encode(self, changed: Sequence[AccountState]) -> None:
@@ -173,10 +214,9 @@ class AccountLines:
             fresh: dict[str, list[bytes]] = {name: [] for name in names}
             for sample, line in zip(metric.samples, lines, strict=True):
                 fresh[sample.labels["account"]].append(line)
-            column = self.columns[family]
+            pending = self._pending[family]
             for name, account_lines in fresh.items():
-                column[self._position[name]] = b"".join(account_lines)
-            self._dirty.add(family)
+                pending[self._position[name]] = b"".join(account_lines)
             self.encoded_samples += len(metric.samples)
 
 
