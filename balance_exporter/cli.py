@@ -19,13 +19,13 @@ from balance_exporter.config.yamlfile import guarded
 from balance_exporter.daemon import EXIT_CONFIG, EXIT_OK, run_once, serve
 from balance_exporter.demo import demo_config, start_simulator
 from balance_exporter.logs import LEVELS, setup_logging
-from balance_exporter.memory import tune_memory
 from balance_exporter.providers.registry import (
     PROVIDERS,
     PluginError,
     describe_providers,
     install_plugins,
 )
+from balance_exporter.runtime import tune_runtime
 from balance_exporter.web.connections import IDLE_TIMEOUT, MAX_CONNECTIONS, RESERVED_FILES
 
 log = logging.getLogger("balance_exporter.cli")
@@ -158,7 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"balance-exporter {__version__} (Python {platform.python_version()})")
         return EXIT_OK
     setup_logging(args.log_level, args.log_format)
-    tune_memory()
+    tune_runtime()
     try:
         install_plugins()
     except PluginError as exc:

@@ -1,5 +1,5 @@
-"""How the process uses memory at thousands of accounts: the collector's pace and the allocator's
-threshold for giving large buffers back."""
+"""How the interpreter is set up for thousands of accounts: the collector's pace, the allocator's
+threshold for giving large buffers back, and how soon a thread hands over the GIL."""
 
 from __future__ import annotations
 
@@ -17,9 +17,16 @@ M_MMAP_THRESHOLD = -3
 MMAP_THRESHOLD = 128 * 1024
 
 
-def tune_memory() -> None:
+# Seconds a thread holds the GIL while another waits for it (Python's default is 5 ms): the
+# render thread gives the event loop its turn within a millisecond, so probes and scrapes
+# answered on the loop wait at most that long behind a render.
+SWITCH_INTERVAL = 0.001
+
+
+def tune_runtime() -> None:
     collect_garbage_rarely()
     map_large_buffers()
+    sys.setswitchinterval(SWITCH_INTERVAL)
 
 
 def collect_garbage_rarely() -> None:

@@ -1,4 +1,4 @@
-"""The process's memory tuning: large buffers stay mapped on their own, so freeing gives back."""
+"""The interpreter's set-up: large buffers mapped on their own, rare collections, short turns."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ import sys
 
 import pytest
 
-from balance_exporter.memory import GC_THRESHOLD, collect_garbage_rarely
+from balance_exporter.runtime import GC_THRESHOLD, SWITCH_INTERVAL, tune_runtime
 
 # In a fresh interpreter: free an 8 MiB buffer, make a 1 MiB one, and print how many bytes
 # glibc holds in buffers mapped on their own (mallinfo2's hblkhd).
 PROBE = """
 import ctypes, sys
-from balance_exporter.memory import map_large_buffers
+from balance_exporter.runtime import map_large_buffers
 if sys.argv[1] == "tuned":
     assert map_large_buffers()
 class Info(ctypes.Structure):
@@ -43,10 +43,12 @@ def test_a_buffer_made_after_a_bigger_one_was_freed_is_still_mapped_on_its_own()
     assert mapped_after_a_big_free("default") < 1 << 20
 
 
-def test_the_young_generation_is_collected_rarely() -> None:
-    before = gc.get_threshold()
+def test_collections_are_rare_and_a_thread_hands_over_the_gil_within_a_millisecond() -> None:
+    threshold, interval = gc.get_threshold(), sys.getswitchinterval()
     try:
-        collect_garbage_rarely()
+        tune_runtime()
         assert gc.get_threshold()[0] == GC_THRESHOLD
+        assert sys.getswitchinterval() == pytest.approx(SWITCH_INTERVAL)
     finally:
-        gc.set_threshold(*before)
+        gc.set_threshold(*threshold)
+        sys.setswitchinterval(interval)
