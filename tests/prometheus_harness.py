@@ -46,6 +46,7 @@ QUERY_DEADLINE = 10.0  # seconds for one HTTP API call
 PORT_ATTEMPTS = 3  # a free port can be taken between probing and binding: try again
 RUN_DEADLINE = 30.0  # seconds for a run of the exporter to its end
 EXPORTER = (sys.executable, "-m", "balance_exporter")
+CHECKOUT = Path(__file__).resolve().parent.parent
 
 
 def require_binary(name: str) -> str:
@@ -61,9 +62,12 @@ def free_port() -> int:
 
 
 def environment(**extra: str) -> dict[str, str]:
-    """This process's environment without proxy settings (children talk to loopback only)."""
+    """This process's environment without proxy settings (children talk to loopback only),
+    importing the package of this checkout first, whatever the venv's editable install
+    points at."""
     proxies = {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}
     env = {key: value for key, value in os.environ.items() if key.lower() not in proxies}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(CHECKOUT), env.get("PYTHONPATH")]))
     env.update(extra)
     return env
 
