@@ -350,7 +350,7 @@ def test_prometheusrule_holds_exactly_the_groups_of_alerts_yml() -> None:
     rule = kube_objects()["PrometheusRule"]
     assert rule["apiVersion"] == "monitoring.coreos.com/v1"
     groups = load(RULES)["groups"]
-    assert sum(len(group["rules"]) for group in groups) == 9
+    assert sum(len(group["rules"]) for group in groups) == 10
     assert rule["spec"]["groups"] == groups, (
         "deploy/kubernetes/prometheusrule.yaml differs from deploy/prometheus/alerts.yml: "
         "run `python tests/test_deploy_manifests.py`"

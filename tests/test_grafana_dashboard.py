@@ -16,6 +16,10 @@ variables are substituted the way Grafana's Prometheus data source does: "All" i
 variables' ``allValue`` (``.*``), a selection is an escaped regex alternation, a repeated
 panel gets one value per copy; the variables' ``label_values`` queries go to the label
 values API. Every panel copy and every target must return data without error.
+
+The spend panels read billing_spent_total and billing_topped_up_total. Against an exporter
+that does not export those counters yet, their queries must still run without error and
+return nothing; once it does, they must return data like every other panel.
 """
 
 from __future__ import annotations
@@ -59,7 +63,10 @@ DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
 PANEL_TYPES = {"stat", "table", "timeseries", "bargauge"}
 GRID_WIDTH = 24
 BALANCES = "Balance and available credit in $currency"
-FORECAST = "Days until zero at the last day's rate"
+FORECAST = "Days to zero at the last day's spend"
+SPEND = "Spend per day in $currency"
+# The demo accounts that spend, with the currency of their money; the rest stand still.
+DRAINING = {"sms-eu": "USD", "bulk": "credits"}
 
 JOB = "demo"
 # The panels are checked on the demo accounts of these providers, whose states the checks
@@ -136,6 +143,15 @@ def variable_query(variable: Mapping[str, Any]) -> str:
     return str(query["query"] if isinstance(query, dict) else query)
 
 
+def spend_panels(model: Mapping[str, Any]) -> set[str]:
+    """The titles of the panels that read the spend counters."""
+    return {
+        p["title"]
+        for p in query_panels(model)
+        if any(SPEND_COUNTER.search(target["expr"]) for target in p["targets"])
+    }
+
+
 def expressions(model: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
     for p in query_panels(model):
         for target in p["targets"]:
@@ -145,8 +161,10 @@ def expressions(model: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
 # --- PromQL checks that need no Prometheus -------------------------------------------------
 
 MONEY_METRIC = re.compile(
-    r"\bbilling_(?:balance|available_credit|credit_limit|pending|low_balance_threshold)\b"
+    r"\bbilling_(?:balance|available_credit|credit_limit|pending|low_balance_threshold"
+    r"|spent_total|topped_up_total)\b"
 )
+SPEND_COUNTER = re.compile(r"\bbilling_(?:spent|topped_up)_total\b")
 # Aggregations that combine series (topk and bottomk only pick series, labels and all).
 AGGREGATION = re.compile(
     r"\b(sum|avg|min|max|count_values|count|group|stddev|stdvar|quantile)\s*"
@@ -360,6 +378,8 @@ def test_no_query_adds_up_money_across_currencies() -> None:
         "count(billing_up) + sum(billing_low_balance_threshold)",
         "billing_balance - ignoring(currency) billing_low_balance_threshold",
         "billing_balance / on(provider, account) billing_credit_limit",
+        "sum by (provider) (rate(billing_spent_total[1d]))",
+        "billing_balance / ignoring(currency) rate(billing_spent_total[1d])",
     ],
 )
 def test_the_currency_check_finds_money_added_across_currencies(expr: str) -> None:
@@ -378,6 +398,7 @@ def test_the_currency_check_finds_money_added_across_currencies(expr: str) -> No
         "billing_balance - ignoring(figure) billing_low_balance_threshold",
         "billing_balance / on(provider, account, currency) billing_credit_limit",
         'sum by (reason) (rate(billing_poll_failures_total{account=~"$account"}[5m]))',
+        "billing_balance / rate(billing_spent_total[1d])",
     ],
 )
 def test_the_currency_check_lets_money_per_currency_pass(expr: str) -> None:
@@ -416,7 +437,19 @@ def test_the_status_table_and_the_forecast_use_the_contract_metrics() -> None:
         expr.startswith("time() - billing_last_success_timestamp_seconds{") for expr in status
     )
     [forecast] = panel(model, FORECAST)["targets"]
-    assert forecast["expr"].count("[1d]) < 0)") == 2  # falling money only, over the last day
+    # The money (available credit, else balance) above zero over a day's spend above zero.
+    assert "deriv" not in forecast["expr"]
+    assert forecast["expr"].count(" > 0") == 3
+    assert "/ (rate(billing_spent_total{" in forecast["expr"]
+    assert forecast["expr"].endswith("}[1d]) * 86400 > 0)")
+    spend = panel(model, SPEND)
+    assert spend["repeat"] == "currency"  # money: one copy per selected currency
+    assert [t["expr"].split("{")[0] for t in spend["targets"]] == [
+        "rate(billing_spent_total",
+        "rate(billing_topped_up_total",
+    ]
+    assert all(t["expr"].endswith("}[1d]) * 86400") for t in spend["targets"])
+    assert spend_panels(model) == {FORECAST, SPEND}
     [failures] = panel(model, "Poll failures per minute by reason")["targets"]
     assert "sum by (reason) (rate(billing_poll_failures_total{" in failures["expr"]
 
@@ -476,6 +509,7 @@ class Stack:
     exporter: ExporterProcess
     started: float  # wall-clock time Prometheus was ready (range queries start there)
     has_data: bool = False
+    spend_counters: bool = False  # the exporter exports billing_spent_total (known with the data)
 
     async def label_values(self, query: str, values: Mapping[str, str]) -> list[str]:
         """A ``label_values(selector, label)`` variable query, through the label values API
@@ -543,13 +577,18 @@ class Stack:
 
     async def wait_for_data(self) -> None:
         """Until every panel copy and every target (in at least one copy: available credit
-        exists in USD only) returns data with every variable at All."""
+        exists in USD only) returns data with every variable at All. The spend panels first
+        wait for the others: once every account's money is in, the spend counters are too,
+        if the exporter exports them; if not, their queries must run and return nothing."""
         empty: list[str] = []
+        spend = spend_panels(dashboard())
 
-        async def every_query_has_data() -> bool:
+        async def every_query_has_data(panels: set[str]) -> bool:
             copies: dict[tuple[str, str | None], bool] = {}
             targets: dict[tuple[str, str], bool] = {}
             for query, labels in (await self.results()).items():
+                if query.panel not in panels:
+                    continue
                 copy, target = (query.panel, query.copy), (query.panel, query.ref)
                 copies[copy] = copies.get(copy, False) or bool(labels)
                 targets[target] = targets.get(target, False) or bool(labels)
@@ -557,10 +596,22 @@ class Stack:
             empty.extend(f"panel {p!r} target {r}" for (p, r), ok in targets.items() if not ok)
             return not empty
 
-        if not self.has_data:
+        async def wait_for(panels: set[str]) -> None:
             await wait_until(
-                every_query_has_data, lambda: "data for " + ", ".join(empty), DATA_DEADLINE
+                lambda: every_query_has_data(panels),
+                lambda: "data for " + ", ".join(empty),
+                DATA_DEADLINE,
             )
+
+        if not self.has_data:
+            everything = {p["title"] for p in query_panels(dashboard())}
+            await wait_for(everything - spend)
+            self.spend_counters = bool(await self.prometheus.query("billing_spent_total"))
+            if self.spend_counters:
+                await wait_for(spend)
+            else:
+                for query, labels in (await self.results()).items():
+                    assert query.panel not in spend or labels == [], query
             self.has_data = True
 
 
@@ -642,6 +693,13 @@ async def test_queries_follow_a_selection_of_providers_and_accounts(stack: Stack
         if query.panel == BALANCES and query.ref == "A"
     }
     assert balances == {"USD": {"sms-eu"}, "EUR": {"sms-uk"}}
+    if stack.spend_counters:
+        spent = {
+            query.copy: {series["account"] for series in labels}
+            for query, labels in results.items()
+            if query.panel == SPEND and query.ref == "A"
+        }
+        assert spent == {"USD": {"sms-eu"}, "EUR": {"sms-uk"}}
 
 
 @pytest.mark.asyncio(loop_scope="module")
@@ -672,22 +730,37 @@ async def test_status_panels_show_the_demo_accounts_states(stack: Stack) -> None
 
 
 @pytest.mark.asyncio(loop_scope="module")
-async def test_days_until_zero_lists_only_falling_money(stack: Stack) -> None:
-    """sms-eu (available credit) and bulk (credits) drain in the demo; the rest stand still."""
+async def test_days_to_zero_list_the_accounts_that_spend(stack: Stack) -> None:
+    """sms-eu (available credit) and bulk (credits) drain in the demo; the rest stand still.
+    Each one's days are its money over its spend per day, as the spend panel shows it."""
     await stack.wait_for_data()
     query = await stack.query(FORECAST)
+    if not stack.spend_counters:
+        assert await stack.run(query) == []  # runs, and has nothing to divide by
+        return
     found: dict[str, str] = {}
 
     async def both_listed() -> bool:  # once each has been polled twice
         found.clear()
         found.update({s["account"]: s["currency"] for s in await stack.run(query)})
-        return {"sms-eu", "bulk"} <= set(found)
+        return set(DRAINING) <= set(found)
 
-    await wait_until(both_listed, lambda: f"sms-eu and bulk listed, got {found}", DATA_DEADLINE)
-    assert found == {"sms-eu": "USD", "bulk": "credits"}
-    for name, days in (await stack.values(FORECAST)).items():
-        # Hundreds of units falling by several a minute: hours, not days.
-        assert 0 < days < 1, name
+    await wait_until(both_listed, lambda: f"{set(DRAINING)} listed, got {found}", DATA_DEADLINE)
+    assert found == DRAINING
+    at = time.time()
+    spend = {q.copy: q for q in await stack.queries() if (q.panel, q.ref) == (SPEND, "A")}
+    for name, days in (await stack.values(FORECAST, at=at)).items():
+        [per_day] = [
+            s.value
+            for s in await stack.prometheus.query(spend[DRAINING[name]].expr, at)
+            if s.labels["account"] == name
+        ]
+        [money] = await stack.prometheus.query(
+            f'billing_available_credit{{account="{name}"}} or billing_balance{{account="{name}"}}',
+            at,
+        )
+        assert per_day > 0, name
+        assert days == pytest.approx(money.value / per_day, rel=1e-6), name
 
 
 @pytest.mark.asyncio(loop_scope="module")
