@@ -10,6 +10,7 @@ from array import array
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from typing import Final
 
 from balance_exporter.config.account import AccountConfig
 from balance_exporter.metrics.reading import Reading
@@ -19,7 +20,7 @@ UNKNOWN_CURRENCY = "unknown"
 ZERO = Decimal(0)
 HISTORY = 32  # trustworthy readings kept per account, for the landing page's sparkline
 # Single precision: a sparkline needs a few digits, and 10,000 accounts keep 32 figures each.
-HISTORY_TYPE = "f"
+HISTORY_TYPE: Final = "f"
 
 
 @dataclass(frozen=True, slots=True)

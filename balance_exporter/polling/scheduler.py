@@ -99,8 +99,9 @@ class Scheduler:
                 outcome = _internal_error(account, exc)
             duration = self.clock.monotonic() - started
             now = self.clock.time()
-        failure = outcome if isinstance(outcome, PollError) else None
-        due = None if plan is None else plan(failure, now)
+        due = (
+            None if plan is None else plan(outcome if isinstance(outcome, PollError) else None, now)
+        )
         if isinstance(outcome, PollError):
             self.store.update(account.name, lambda s: s.with_failure(outcome, now, duration, due))
             _log_failure(account, outcome)
