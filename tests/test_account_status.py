@@ -137,8 +137,8 @@ def test_amounts_are_written_by_currency(amount: str, currency: str | None, writ
 def test_a_sparkline_is_inline_svg_of_every_figure_and_nothing_for_one() -> None:
     assert sparkline([5.0], "x") == ""
     svg = sparkline([3.0, 1.0, 2.0], "last 3")
-    assert svg.startswith('<svg class="spark"')
+    assert svg.startswith('<svg width="96" height="20" viewBox="0 0 960 200" ')
     assert 'role="img" aria-label="last 3"' in svg
-    assert 'points="2.0,2.0 48.0,18.0 94.0,10.0"' in svg  # the highest at the top
-    assert 'points="2.0,10.0 94.0,10.0"' in sparkline([4.0, 4.0], "flat")
+    assert 'points="20,20 480,180 940,100"' in svg  # the highest at the top
+    assert 'points="20,100 940,100"' in sparkline([4.0, 4.0], "flat")
     assert "script" not in svg

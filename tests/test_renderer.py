@@ -404,3 +404,24 @@ async def test_pages_are_made_in_the_render_thread_and_bounded() -> None:
     assert {generation for _, generation, query in made if query is not None} == {
         store.snapshot.generation
     }
+
+
+async def test_refreshes_stop_making_the_page_once_nobody_looks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    store = one_account("1.00")
+    renderer = MetricsRenderer(store, lambda snapshot, now, query: b"page", lambda: T0)
+    try:
+        await renderer.page(None, want_gzip=False)
+        set_balance(store, "a", "2.00")
+        await renderer.settled()
+        made = renderer.pages_made
+        assert made >= 1
+        monkeypatch.setattr(renderer_module, "PAGE_INTEREST", 0.0)  # the last look is long ago
+        set_balance(store, "a", "3.00")
+        await renderer.settled()
+        assert renderer.pages_made == made  # /metrics refreshed, the page not
+        await renderer.page(None, want_gzip=False)  # a look makes it on demand
+        assert renderer.pages_made == made + 1
+    finally:
+        await renderer.close()

@@ -12,8 +12,9 @@ each is kept up to date once asked for; a ``name[]`` filter keeps only the names
 (so junk names all select the same nothing), and a few filtered bodies are kept.
 
 The same thread keeps a page (the landing page), given as a function of a snapshot, the time
-it shows and a query: once asked for, every refresh makes the whole page again; a query's page
-is made on demand from the snapshot the last refresh rendered, and a few are kept. A page also
+it shows and a query: while someone looks at it (asked for in the last PAGE_INTEREST seconds),
+every refresh makes the whole page again; a query's page is made on demand from the snapshot
+the last refresh rendered, and a few are kept. A page also
 shows the time (an account's figures go stale), so a kept one is made again once it is
 PAGE_MAX_AGE old, even when nothing changed.
 """
@@ -48,6 +49,7 @@ MAX_SPACING = 1.0  # and at the most, so that a body is never far behind the pol
 SPACING_FACTOR = 9.0  # pause after a refresh = this x its cost: rendering takes <= 10% of a core
 GZIP_LEVEL = 1  # metrics compress about as well at the fastest level, at a third of the cost
 PAGE_MAX_AGE = 10.0  # seconds a kept page is served for, at the most
+PAGE_INTEREST = 60.0  # seconds after a request for it that refreshes make the whole page
 MAX_PAGES = 8  # pages of a query kept, besides the whole page
 MAX_PAGE_BYTES = 16 << 20  # and their bytes together, at the most (10,000 rows are megabytes)
 
@@ -96,7 +98,7 @@ class MetricsRenderer:
         self._page = page
         self._now = now
         self._pages: OrderedDict[Hashable, Rendering] = OrderedDict()
-        self._page_wanted = False
+        self._page_asked: float | None = None  # time.monotonic() of the last request for it
         # One thread renders: a flood of password checks or a reload never waits behind it,
         # and it never waits behind them. It alone touches the account lines.
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="render")
@@ -168,7 +170,7 @@ class MetricsRenderer:
         if self._page is None:
             raise RuntimeError("this renderer keeps no page")
         self._asked = True
-        self._page_wanted = True
+        self._page_asked = time.monotonic()
         if self._rendered.generation < 0:  # the first refresh makes the whole page too
             await self.settled()
         now = self._now()
@@ -182,6 +184,11 @@ class MetricsRenderer:
             kept = await self._run(_with_gzip, kept)
         self._keep_page(query, kept)
         return kept
+
+    @property
+    def _page_wanted(self) -> bool:
+        asked = self._page_asked
+        return asked is not None and time.monotonic() - asked <= PAGE_INTEREST
 
     def _keep_page(self, query: Hashable | None, rendering: Rendering) -> None:
         known = self._pages.get(query)

@@ -48,20 +48,22 @@ COLUMNS = (
     "Interval",
     "Details",
 )
-# Colour and word together: the word is the status, the colour only repeats it.
+# Colour and word together: the word is the status, the colour only repeats it. Columns by
+# position (amounts 4-8, interval 12 to the right), so that rows carry no attributes but one.
 STYLE = """body{font-family:sans-serif;margin:1.5em;color:#1b1b1b}
 table{border-collapse:collapse;font-size:.9em}
 td,th{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top}
-td.num{text-align:right;white-space:nowrap}td.when{white-space:nowrap}
-td.st{font-weight:bold;white-space:nowrap}
-tr.blocked td.st{background:#8b0000;color:#fff}
-tr.below-threshold td.st{background:#c62828;color:#fff}
-tr.failing td.st{background:#e65100;color:#fff}
-tr.stale td.st{background:#f9a825}
-tr.degraded td.st{background:#fdd835}
-tr.setup td.st,tr.waiting td.st{background:#90caf9}
-tr.ok td.st{background:#2e7d32;color:#fff}
-.spark polyline{fill:none;stroke:#1565c0;stroke-width:1.5}
+td:nth-child(n+4):nth-child(-n+8),td:nth-child(12){text-align:right}
+td:nth-child(n+4):nth-child(-n+12){white-space:nowrap}
+td:first-child{font-weight:bold;white-space:nowrap}
+tr.blocked td:first-child{background:#8b0000;color:#fff}
+tr.below-threshold td:first-child{background:#c62828;color:#fff}
+tr.failing td:first-child{background:#e65100;color:#fff}
+tr.stale td:first-child{background:#f9a825}
+tr.degraded td:first-child{background:#fdd835}
+tr.setup td:first-child,tr.waiting td:first-child{background:#90caf9}
+tr.ok td:first-child{background:#2e7d32;color:#fff}
+polyline{fill:none;stroke:#1565c0;stroke-width:15}
 ul.summary{list-style:none;padding:0}ul.summary li{display:inline;margin-right:1em}"""
 
 
@@ -177,29 +179,25 @@ def row(account: AccountState, now: float) -> tuple[Status, bytes]:
         low, high = (Decimal(f"{value:.7g}") for value in (min(figures), max(figures)))
         label = f"last {len(figures)} figures, from {_amount(low, currency)} to "
         spark = sparkline(figures, escape(label + _amount(high, currency), quote=True))
-    cells = [
-        ("st", status.value),
-        ("", account.name),
-        ("", account.provider),
-        ("num", _amount(money.balance if money else None, currency)),
-        ("num", _amount(money.available_credit if money else None, currency)),
-        ("num", _amount(money.credit_limit if money else None, currency)),
-        ("num", _amount(account.low_balance, currency)),
-        ("num", _days(days_to_zero(account))),
-    ]
-    html = [f'<tr class="{status.slug}">']
-    html += [
-        f'<td class="{css}">{escape(text)}</td>' if css else f"<td>{escape(text)}</td>"
-        for css, text in cells
-    ]
+    cells = (
+        status.value,
+        account.name,
+        account.provider,
+        _amount(money.balance if money else None, currency),
+        _amount(money.available_credit if money else None, currency),
+        _amount(money.credit_limit if money else None, currency),
+        _amount(account.low_balance, currency),
+        _days(days_to_zero(account)),
+    )
+    html = [f'<tr class="{status.slug}">', *(f"<td>{escape(text)}</td>" for text in cells)]
     html.append(f"<td>{spark}</td>")
-    for css, text in (
-        ("when", when(account.last_success)),
-        ("when", when(account.next_poll, NONE)),
-        ("num", format_duration(account.interval)),
-        ("", details(account, found)),
+    for text in (
+        when(account.last_success),
+        when(account.next_poll, NONE),
+        format_duration(account.interval),
+        details(account, found),
     ):
-        html.append(f'<td class="{css}">{escape(text)}</td>' if css else f"<td>{escape(text)}</td>")
+        html.append(f"<td>{escape(text)}</td>")
     html.append("</tr>\n")
     return status, "".join(html).encode()
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 WIDTH, HEIGHT = 96, 20
-PAD = 2  # keeps the stroke inside the box
+SCALE = 10  # whole numbers in a viewBox ten times the size: short, and precise enough
+PAD = 2 * SCALE  # keeps the stroke inside the box
 
 
 def sparkline(figures: Sequence[float], label: str) -> str:
@@ -13,17 +14,17 @@ def sparkline(figures: Sequence[float], label: str) -> str:
     text a screen reader says) must be escaped already."""
     if len(figures) < 2:
         return ""
+    width, height = WIDTH * SCALE, HEIGHT * SCALE
     low, high = min(figures), max(figures)
-    span = high - low
-    step = (WIDTH - 2 * PAD) / (len(figures) - 1)
-
-    def y(value: float) -> float:
-        if span == 0:  # a flat account: a line across the middle
-            return HEIGHT / 2
-        return PAD + (high - value) / span * (HEIGHT - 2 * PAD)
-
-    points = " ".join(f"{PAD + i * step:.1f},{y(v):.1f}" for i, v in enumerate(figures))
+    step = (width - 2 * PAD) / (len(figures) - 1)
+    rise = (height - 2 * PAD) / (high - low) if high > low else 0.0
+    ys: list[int]
+    if high == low:  # a flat account: a line across the middle
+        ys = [height // 2] * len(figures)
+    else:
+        ys = [PAD + round((high - value) * rise) for value in figures]
+    points = " ".join(f"{PAD + round(i * step)},{y}" for i, y in enumerate(ys))
     return (
-        f'<svg class="spark" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" '
-        f'role="img" aria-label="{label}"><polyline points="{points}"/></svg>'
+        f'<svg width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="{label}"><polyline points="{points}"/></svg>'
     )
