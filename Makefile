@@ -31,6 +31,7 @@ bench: $(BIN)/.installed
 	$(BIN)/python -m bench.auth_timing
 	$(BIN)/python -m bench.scale
 	$(BIN)/python -m bench.redaction
+	$(BIN)/python -m bench.landing
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

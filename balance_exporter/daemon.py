@@ -119,7 +119,14 @@ class Daemon:
             return []
 
     def app(self, telemetry_path: str = "/metrics", *, lifecycle: bool = False) -> web.Application:
-        return build_app(self.store, self.reload, telemetry_path, self.web, lifecycle=lifecycle)
+        return build_app(
+            self.store,
+            self.reload,
+            telemetry_path,
+            self.web,
+            lifecycle=lifecycle,
+            now=self.clock.time,
+        )
 
     async def stop(self) -> None:
         await self.scheduler.stop()

@@ -8,8 +8,10 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import AsyncIterator, Sequence
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -91,6 +93,54 @@ def balances(exposition: str) -> dict[str, float]:
     return by_account(exposition, "billing_balance")
 
 
+class LandingTable(HTMLParser):
+    """The accounts table of a landing page (as served, or a browser's DOM): each row as
+    column -> text (entities decoded), its CSS class, and its sparkline's spoken label."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.columns: list[str] = []
+        self.rows: list[dict[str, str]] = []
+        self.classes: list[str] = []
+        self.sparklines: list[str | None] = []
+        self._cells: list[str] | None = None
+        self._in: list[str] = []
+        self.feed(html)
+        self.close()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        if tag == "tr" and "tbody" in self._in:
+            self._cells = []
+            self.classes.append(attributes.get("class") or "")
+            self.sparklines.append(None)
+        elif tag in ("td", "th") and (self._cells is not None or "thead" in self._in):
+            if self._cells is not None:
+                self._cells.append("")
+            else:
+                self.columns.append("")
+        elif tag == "svg" and self._cells is not None:
+            self.sparklines[-1] = attributes.get("aria-label")
+        self._in.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._in:
+            while self._in.pop() != tag:
+                pass
+        if tag == "tr" and self._cells is not None:
+            self.rows.append(dict(zip(self.columns, self._cells, strict=True)))
+            self._cells = None
+
+    def handle_data(self, data: str) -> None:
+        if self._cells is not None and self._cells and "td" in self._in:
+            self._cells[-1] += data
+        elif "th" in self._in and "thead" in self._in:
+            self.columns[-1] += data
+
+    def by_account(self) -> dict[str, dict[str, str]]:
+        return {row["Account"]: row for row in self.rows}
+
+
 # One key=value field of a logfmt line; the value bare or quoted with backslash escapes.
 LOGFMT_FIELD = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S*)')
 
@@ -167,10 +217,12 @@ async def serving(
     telemetry_path: str = "/metrics",
     *,
     lifecycle: bool = True,
+    now: Callable[[], float] = time.time,
     **client_options: Any,
 ) -> AsyncIterator[Client]:
-    """The exporter's app over ``store``, and a client of it (POST /-/reload enabled)."""
-    app = build_app(store, reload, telemetry_path, lifecycle=lifecycle)
+    """The exporter's app over ``store``, and a client of it (POST /-/reload enabled); ``now``
+    is the time the landing page sees."""
+    app = build_app(store, reload, telemetry_path, lifecycle=lifecycle, now=now)
     async with test_utils.TestClient(test_utils.TestServer(app), **client_options) as client:
         yield client
 

@@ -14,15 +14,18 @@ from support import FAILURE_REASONS, require_tool
 
 from balance_exporter import __version__
 from balance_exporter.config.account import AccountConfig
-from balance_exporter.metrics.collector import SnapshotCollector
+from balance_exporter.metrics.collector import SnapshotCollector, account_families
 from balance_exporter.metrics.reading import Reading
 from balance_exporter.metrics.snapshot import SnapshotStore
 from balance_exporter.polling.errors import PollError, Reason
 
 T0 = 1_767_225_600.0
 MONEY = ["billing_balance", "billing_credit_limit", "billing_pending", "billing_available_credit"]
+SPEND = ["billing_spent", "billing_topped_up"]
 ACCOUNT_FAMILIES = [
     *MONEY,
+    "billing_low_balance_threshold",
+    *SPEND,
     "billing_credit_blocked",
     "billing_degraded",
     "billing_account_ready",
@@ -243,7 +246,11 @@ def test_help_texts_say_the_values_are_cached() -> None:
     for name in ACCOUNT_FAMILIES:
         assert "Cached" in families[name].documentation, name
     counters = {name for name, family in families.items() if family.type == "counter"}
-    assert counters == {"billing_polls", "billing_poll_failures"}
+    assert counters == {"billing_polls", "billing_poll_failures", *SPEND}
+
+
+def test_the_account_families_come_in_the_contract_order() -> None:
+    assert [family.name for family in account_families(())] == ACCOUNT_FAMILIES
 
 
 def test_label_values_are_escaped_in_the_exposition() -> None:
@@ -352,3 +359,39 @@ def test_a_quota_reset_time_is_exported_where_given() -> None:
     assert of(samples(store), "billing_quota_reset_timestamp_seconds") == {
         key("billing_quota_reset_timestamp_seconds", provider="telnyx", account="voices"): T0 + 9e5
     }
+
+
+def spend(store: SnapshotStore) -> dict[Key, float]:
+    names = ("billing_spent_total", "billing_topped_up_total")
+    return {k: v for k, v in samples(store).items() if k[0] in names}
+
+
+def test_spend_counters_start_at_0_with_the_first_trustworthy_figure() -> None:
+    store = store_with("sms-eu")
+    assert spend(store) == {}  # nothing seen yet: no series, not a fake 0
+    read(store, T0, 0.1, Reading(currency="EUR", balance=Decimal("80")), "sms-eu")
+    money = {"provider": "telnyx", "account": "sms-eu", "currency": "EUR"}
+    assert spend(store) == {
+        key("billing_spent_total", **money): 0.0,
+        key("billing_topped_up_total", **money): 0.0,
+    }
+
+
+def test_spend_counters_follow_the_available_credit_where_reported() -> None:
+    store = store_with("sms-eu")
+    read(store, T0, 0.1, full_reading("1234.5678"), "sms-eu")  # available credit 1722.3178
+    spent_some = Reading(
+        currency="USD", balance=Decimal("1000"), available_credit=Decimal("1700.0178")
+    )
+    read(store, T0 + 300, 0.1, spent_some, "sms-eu")
+    topped = Reading(currency="USD", balance=Decimal("900"), available_credit=Decimal("1800.0178"))
+    read(store, T0 + 600, 0.1, topped, "sms-eu")
+    money = {"provider": "telnyx", "account": "sms-eu", "currency": "USD"}
+    assert spend(store) == {
+        key("billing_spent_total", **money): 22.3,  # the balance's fall is not counted
+        key("billing_topped_up_total", **money): 100.0,
+    }
+    for family in parsed(store):
+        if family.name in SPEND:
+            assert family.type == "counter"
+            assert [sample.name for sample in family.samples] == [f"{family.name}_total"]

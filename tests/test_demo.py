@@ -5,13 +5,12 @@ from __future__ import annotations
 import math
 import re
 import time
-from html import unescape
 from pathlib import Path
 
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_harness import ExporterProcess, free_port, run_exporter, wait_until
-from support import LOGFMT_FIELD
+from support import LOGFMT_FIELD, LandingTable
 
 from balance_exporter.demo import demo_accounts
 from balance_exporter.polling.errors import Reason
@@ -228,15 +227,14 @@ async def test_demo_serves_metrics_landing_page_and_readiness(tmp_path: Path) ->
             assert response.content_type == "text/html"
             page = await response.text()
         rows = {
-            cells[1]: (cells[0], cells[2], cells[4])
-            for cells in (
-                [unescape(cell) for cell in re.findall(r"<td>(.*?)</td>", row)]
-                for row in re.findall(r"<tr>(<td>.*?)</tr>", page)
-            )
+            name: (row["Provider"], row["Status"], row["Balance"])
+            for name, row in LandingTable(page).by_account().items()
         }
         assert set(rows) == set(DEMO)
-        assert rows["voice-subaccount"] == ("twilio", "failing: client_error", "-")
-        assert rows["sms-uk-onboarding"] == ("23telecom", "in setup", "-")
+        assert rows["voice-subaccount"] == ("twilio", "failing", "—")
+        assert rows["sms-uk-onboarding"] == ("23telecom", "in setup", "—")
+        assert rows["sms-uk-empty"] == ("23telecom", "blocked", "0.00 EUR")
+        assert rows["voice"] == ("twilio", "below threshold", "84.27 USD")
         assert rows["sms-us"] == ("telnyx", "ok", "-154.29 USD")
         assert rows["search"] == ("youcom", "ok", "7189.245 USD")
 

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 from decimal import Decimal
 
 import pytest
 from fakeclock import FakeClock, settle
-from support import FakeReload, balances, scheduled, serving
+from support import Client, FakeReload, LandingTable, balances, scheduled, serving
 
 from balance_exporter.config.account import AccountConfig
 from balance_exporter.config.secret import Secret
 from balance_exporter.metrics.reading import Reading
-from balance_exporter.metrics.snapshot import SnapshotStore
+from balance_exporter.metrics.renderer import MAX_PAGES, PAGE_MAX_AGE
+from balance_exporter.metrics.snapshot import AccountState, SnapshotStore
 from balance_exporter.polling.backoff import START_SPREAD
 from balance_exporter.polling.errors import PollError, Reason
 from balance_exporter.providers.telnyx import TelnyxSettings
 from balance_exporter.web.server import LANDING_CSP, RENDERER
+from balance_exporter.web.status import Status
 
 T0 = 1_767_225_600.0  # 2026-01-01 00:00:00 UTC
 CANARY = "canary-http-4Kd9-do-not-leak"
@@ -59,36 +62,192 @@ def populated_store() -> SnapshotStore:
     return store
 
 
-def rows(page: str) -> list[str]:
-    body = page.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
-    return [row for row in body.strip().split("\n") if row]
+SEEN = T0 + 120.0  # the time the landing page sees: the figures of T0 are not stale yet
 
 
-async def test_landing_page_lists_every_account_escaped() -> None:
-    async with serving(populated_store()) as client:
-        response = await client.get("/")
-        assert response.status == 200
-        assert response.headers["Content-Type"] == "text/html; charset=utf-8"
-        page = await response.text()
+def table(page: str) -> LandingTable:
+    return LandingTable(page)
 
-    assert rows(page) == [
-        "<tr><td>telnyx</td><td>sms-eu</td><td>ok</td><td>2026-01-01 00:00:00 UTC</td>"
-        "<td>12.50 USD</td><td></td></tr>",
-        "<tr><td>twilio</td><td>voice</td><td>failing: auth</td><td>never</td>"
-        "<td>-</td><td>bad key &lt;b&gt;here&lt;/b&gt;</td></tr>",
-        "<tr><td>23telecom</td><td>setup</td><td>in setup</td><td>never</td>"
-        "<td>-</td><td></td></tr>",
-        "<tr><td>23telecom</td><td>gateway</td><td>degraded</td><td>2026-01-01 00:00:00 UTC</td>"
-        "<td>12.50 USD</td><td></td></tr>",
-        "<tr><td>youcom</td><td>never</td><td>waiting for first poll</td><td>never</td>"
-        "<td>-</td><td></td></tr>",
-        "<tr><td>clickatell</td><td>&lt;script&gt;alert(1)&lt;/script&gt;</td><td>ok</td>"
-        "<td>2026-01-01 01:01:01 UTC</td><td>300.50 credits</td><td></td></tr>",
+
+async def landing(client: Client, query: str = "", **headers: str) -> str:
+    response = await client.get(f"/{query}", headers=headers)
+    assert response.status == 200, await response.text()
+    assert response.headers["Content-Type"] == "text/html; charset=utf-8"
+    return await response.text()
+
+
+async def test_landing_page_lists_every_account_worst_first_escaped() -> None:
+    async with serving(populated_store(), now=lambda: SEEN) as client:
+        page = await landing(client)
+
+    found = table(page)
+    assert [(row["Status"], row["Account"], row["Provider"]) for row in found.rows] == [
+        ("failing", "voice", "twilio"),
+        ("degraded", "gateway", "23telecom"),
+        ("in setup", "setup", "23telecom"),
+        ("waiting", "never", "youcom"),
+        ("ok", "sms-eu", "telnyx"),
+        ("ok", SCRIPT_NAME, "clickatell"),
     ]
+    assert found.classes == ["failing", "degraded", "setup", "waiting", "ok", "ok"]
+    rows = found.by_account()
+    assert rows["sms-eu"]["Balance"] == "12.50 USD"
+    assert rows["sms-eu"]["Last success"] == "2026-01-01 00:00:00 UTC"
+    assert rows["sms-eu"]["Interval"] == "1m"
+    assert rows[SCRIPT_NAME]["Balance"] == "300.50 credits"
+    assert rows[SCRIPT_NAME]["Last success"] == "2026-01-01 01:01:01 UTC"
+    assert rows["voice"]["Details"] == (
+        "failing (auth) since 2026-01-01 00:00:00 UTC, next try —: bad key <b>here</b>"
+    )
+    assert rows["gateway"]["Details"] == (
+        "the provider flags its answer as degraded: no reason given"
+    )
+    assert rows["never"]["Balance"] == "—"
     assert "<script" not in page
     assert "<b>" not in page
+    assert "&lt;b&gt;here&lt;/b&gt;" in page
     assert '<a href="/metrics">' in page
     assert CANARY not in page
+
+
+def money_store() -> SnapshotStore:
+    """Accounts that spend, get topped up, run low and get blocked."""
+    store = SnapshotStore()
+    store.set_accounts(
+        [
+            AccountConfig("steady", "telnyx", 60.0, 15.0),
+            AccountConfig("voice", "twilio", 60.0, 15.0, low_balance=Decimal("100")),
+            AccountConfig("sms-uk-empty", "23telecom", 60.0, 15.0),
+            AccountConfig("credit", "telnyx", 60.0, 15.0, low_balance=Decimal("50")),
+            AccountConfig("quiet", "telnyx", 60.0, 15.0),
+        ]
+    )
+    for minute, figure in enumerate(["120", "110", "84.27"]):
+        reading = Reading(currency="USD", balance=Decimal(figure))
+
+        def read(state: AccountState, reading: Reading = reading, at: int = minute) -> AccountState:
+            return state.with_reading(reading, T0 + 60 * at, 0.1)
+
+        store.update("voice", read)
+    blocked = Reading(currency="EUR", balance=Decimal("0"), credit_blocked=True)
+    store.update("sms-uk-empty", lambda s: s.with_reading(blocked, T0, 0.1, T0 + 60))
+    steady = Reading(currency="USD", balance=Decimal("1000"))
+    store.update("steady", lambda s: s.with_reading(steady, T0, 0.1, T0 + 60))
+    credit = Reading(
+        currency="USD",
+        balance=Decimal("-20"),
+        credit_limit=Decimal("500"),
+        available_credit=Decimal("480"),
+    )
+    store.update("credit", lambda s: s.with_reading(credit, T0, 0.1))
+    quiet = Reading(currency="USD", balance=Decimal("5"))
+    store.update("quiet", lambda s: s.with_reading(quiet, T0 - 600, 0.1))  # stale by SEEN
+    return store
+
+
+async def test_landing_page_shows_money_threshold_spending_and_polls() -> None:
+    async with serving(money_store(), now=lambda: SEEN) as client:
+        found = table(await landing(client))
+    assert [row["Status"] for row in found.rows] == [
+        "blocked",
+        "below threshold",
+        "stale",
+        "ok",
+        "ok",
+    ]
+    rows = found.by_account()
+    assert rows["sms-uk-empty"]["Status"] == "blocked"
+    assert rows["sms-uk-empty"]["Details"] == "the provider says sending is blocked"
+    assert rows["sms-uk-empty"]["Next poll"] == "2026-01-01 00:01:00 UTC"
+    voice = rows["voice"]
+    assert (voice["Status"], voice["Balance"], voice["Threshold"]) == (
+        "below threshold",
+        "84.27 USD",
+        "100.00 USD",
+    )
+    assert voice["Details"] == "balance 84.27 USD is below the threshold 100.00 USD"
+    # 35.73 spent in two minutes: 84.27 lasts 84.27 / (35.73 * 720) days.
+    assert voice["Days to zero"] == f"{84.27 / (35.73 * 720):.2g}" == "0.0033"  # under 1: hours
+    assert rows["steady"]["Days to zero"] == "—"  # no spending seen
+    credit = rows["credit"]
+    assert (credit["Balance"], credit["Available credit"], credit["Credit limit"]) == (
+        "-20.00 USD",
+        "480.00 USD",
+        "500.00 USD",
+    )
+    assert credit["Threshold"] == "50.00 USD"
+    assert rows["quiet"]["Details"] == "no trustworthy reading since 2025-12-31 23:50:00 UTC"
+    # A sparkline of the account's readings, with words for those who cannot see it.
+    spark = dict(zip((row["Account"] for row in found.rows), found.sparklines, strict=True))
+    assert spark["voice"] == "last 3 figures, from 84.27 USD to 120.00 USD"
+    assert spark["steady"] is None  # one reading: no line to draw
+
+
+async def test_rows_are_filtered_by_provider_and_status() -> None:
+    async with serving(money_store(), now=lambda: SEEN) as client:
+        telnyx = table(await landing(client, "?provider=telnyx"))
+        assert [row["Account"] for row in telnyx.rows] == ["quiet", "steady", "credit"]
+        ok = table(await landing(client, "?status=ok&provider=telnyx"))
+        assert [row["Account"] for row in ok.rows] == ["steady", "credit"]
+        worst = table(await landing(client, "?status=blocked&status=below-threshold"))
+        assert [row["Account"] for row in worst.rows] == ["sms-uk-empty", "voice"]
+        none = table(await landing(client, "?provider=youcom"))
+        assert none.rows == []
+        # Keys the page does not know are no filter; values it does not know are refused.
+        assert len(table(await landing(client, "?cache=1")).rows) == 5
+        for query, line in [
+            ("?status=fine", "unknown status 'fine': one of blocked, below-threshold, "),
+            ("?provider=<b>", "unknown provider '<b>': one of 23telecom, "),
+        ]:
+            response = await client.get(f"/{query}")
+            text = await response.text()
+            assert response.status == 400
+            assert text.startswith(line)
+            assert text.count("\n") == 1
+            assert response.headers["Content-Type"].startswith("text/plain")
+
+
+async def test_the_page_is_made_off_the_loop_once_per_change_and_kept() -> None:
+    store = money_store()
+    async with serving(store, now=lambda: SEEN) as client:
+        renderer = client.app[RENDERER]
+        first = await landing(client)
+        made = renderer.pages_made
+        for _ in range(5):
+            assert await landing(client) == first
+        assert renderer.pages_made == made  # nothing changed: the kept page
+
+        reading = Reading(currency="USD", balance=Decimal("999"))
+        store.update("steady", lambda s: s.with_reading(reading, T0 + 60, 0.1))
+        await renderer.settled()  # a refresh made the page again, in the render thread
+        assert renderer.pages_made == made + 1
+        assert table(await landing(client)).by_account()["steady"]["Balance"] == "999.00 USD"
+        assert renderer.pages_made == made + 1
+
+        for query in [f"?status={status.slug}" for status in Status] + ["?provider=telnyx"]:
+            await landing(client, query)
+        assert len(renderer._pages) <= 1 + MAX_PAGES  # the whole page and a few filtered ones
+
+
+async def test_the_page_ages_even_when_nothing_changes() -> None:
+    stale_from = T0 + 3 * 60  # three intervals without a trustworthy reading
+    now = [stale_from - 1]
+    async with serving(money_store(), now=lambda: now[0]) as client:
+        assert table(await landing(client)).by_account()["steady"]["Status"] == "ok"
+        now[0] = stale_from + 1
+        assert table(await landing(client)).by_account()["steady"]["Status"] == "ok"  # kept
+        now[0] += PAGE_MAX_AGE
+        assert table(await landing(client)).by_account()["steady"]["Status"] == "stale"
+
+
+async def test_the_page_is_gzipped_when_the_browser_accepts_it() -> None:
+    async with serving(money_store(), now=lambda: SEEN, auto_decompress=False) as client:
+        plain = await client.get("/", headers={"Accept-Encoding": "identity"})
+        zipped = await client.get("/", headers={"Accept-Encoding": "gzip, deflate"})
+        assert "Content-Encoding" not in plain.headers
+        assert zipped.headers["Content-Encoding"] == "gzip"
+        assert zipped.headers["Vary"] == "Accept-Encoding"
+        assert gzip.decompress(await zipped.read()) == await plain.read()
 
 
 async def test_landing_page_links_to_a_custom_telemetry_path() -> None:

@@ -6,6 +6,12 @@ one provider answers with an error text made of HTML. Debian's headless ``chromi
 page (``--dump-dom``): no script ran, no element was injected, and the table shows every name
 and error text as text. The same step saves a screenshot under ``test-artifacts/``.
 
+The demo is read the same way: ``balance-exporter --demo`` as a real process, whose blocked
+and below-threshold accounts must read as such and an ordinary one as ok; and the demo's
+simulator and configuration run in the test's loop on a fake clock, polled for minutes of
+simulated time, for a screenshot with sparklines, spending, a degraded account and one in
+setup (the README shows it).
+
 Two control pages keep the browser check honest: a page with a script shows that a script
 that runs is seen, and the same page under the landing page's CSP shows the browser blocks it.
 The landing page's HTML is also rendered without its CSP: escaping alone keeps it inert.
@@ -15,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 import struct
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -27,16 +34,21 @@ import pytest
 import pytest_asyncio
 from aiohttp import web
 from fakeclock import FakeClock, wait_until
-from prometheus_harness import environment
-from support import bcrypt_hash, require_tool
+from prometheus_harness import ExporterProcess, environment, free_port
+from prometheus_harness import wait_until as wait_real
+from support import LandingTable, bcrypt_hash, require_tool
 
 from balance_exporter.config.checker import load_config
 from balance_exporter.config.webconfig import load_web_config
 from balance_exporter.daemon import Daemon
-from balance_exporter.demo import serve_app
+from balance_exporter.demo import demo_accounts, demo_config, serve_app, start_simulator
+from balance_exporter.metrics.snapshot import AccountState
 from balance_exporter.polling.backoff import START_SPREAD
+from balance_exporter.simulator import Simulator
 from balance_exporter.simulator.providers import telnyx as telnyx_sim
-from balance_exporter.web.server import LANDING_CSP
+from balance_exporter.simulator.scenarios import DrainAndTopUp
+from balance_exporter.web.landing import when as shown_time
+from balance_exporter.web.server import LANDING_CSP, RENDERER
 
 in_module_loop = pytest.mark.asyncio(loop_scope="module")
 
@@ -45,9 +57,19 @@ PASSWORD = "landing-pw-Tz81"
 GOOD_KEY = "landing-good-key"
 BAD_KEY = "landing-refused-key"
 TITLE = "balance-exporter"
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
 SCREENSHOT = ARTIFACTS / "landing-page.png"
+DEMO_SCREENSHOT = ARTIFACTS / "landing-page-demo.png"
+DEMO_LIVE_SCREENSHOT = ARTIFACTS / "landing-page-demo-process.png"
+README_SCREENSHOT = ROOT / "docs" / "landing-page.png"  # a copy of DEMO_SCREENSHOT
 WINDOW = (1200, 900)
+DEMO_WINDOW = (1600, 1600)
+# Simulated seconds of the demo for its screenshot: sms-uk is degraded (from 360 s for 90 s),
+# long enough to be stale,
+# bulk-za rate limited (from 390 s for 45 s), and every account has some 25 readings.
+DEMO_SECONDS = 420.0
+DEMO_READY = 30.0  # seconds for the demo process's first polls (spread over 5 s)
 BROWSER_DEADLINE = 30.0  # seconds for one headless Chromium run (about 1 s here)
 PROFILES = itertools.count()  # each Chromium run gets a new, empty profile directory
 HTML_ERROR = (
@@ -77,10 +99,10 @@ ACCOUNTS = {
     "</td></tr></table><h1 id=injected>injected</h1>": (
         "clickatell",
         f"api: platform\n    api_key: {GOOD_KEY}",
-        "99.5 ZAR",
+        "99.50 ZAR",
     ),
     "&lt;b&gt; stays literal &amp;": ("telnyx", f"api_key: {GOOD_KEY}", "42.50 USD"),
-    "provider-error": ("telnyx", f"api_key: {BAD_KEY}", "-"),
+    "provider-error": ("telnyx", f"api_key: {BAD_KEY}", "—"),
 }
 FAILING = "provider-error"
 # The elements the landing page is made of; an injected one would show up as another.
@@ -179,6 +201,7 @@ class Running:
     workdir: Path
     # Account name -> its last success as the page must show it (the fake clock's time).
     last_success: dict[str, str]
+    states: dict[str, AccountState]
 
 
 def write_config(path: Path, provider_url: str) -> None:
@@ -234,7 +257,8 @@ async def running(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Run
             else datetime.fromtimestamp(state.last_success, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
             for state in daemon.store.snapshot.accounts
         }
-        yield Running(exporter.url, pages.url, page_copy, workdir, last_success)
+        states = {state.name: state for state in daemon.store.snapshot.accounts}
+        yield Running(exporter.url, pages.url, page_copy, workdir, last_success, states)
     finally:
         await daemon.stop()
         for served in (exporter, pages, provider):
@@ -245,26 +269,22 @@ async def running(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Run
 
 
 class Dom(HTMLParser):
-    """Tags, title and table cells of a serialized DOM (text with entities decoded)."""
+    """Tags, title, text and accounts table of a serialized DOM (entities decoded)."""
 
     def __init__(self, html: str) -> None:
         super().__init__(convert_charrefs=True)
         self.tags: list[str] = []
         self.ids: list[str] = []
         self.title = ""
-        self.rows: list[list[str]] = []
         self.text: list[str] = []
         self._in: list[str] = []
         self.feed(html)
         self.close()
+        self.table = LandingTable(html)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.tags.append(tag)
         self.ids += [value or "" for name, value in attrs if name == "id"]
-        if tag == "tr" and "tbody" in self._in:
-            self.rows.append([])
-        elif tag == "td" and self.rows:
-            self.rows[-1].append("")
         if tag not in ("meta",):
             self._in.append(tag)
 
@@ -276,8 +296,8 @@ class Dom(HTMLParser):
     def handle_data(self, data: str) -> None:
         if "title" in self._in:
             self.title += data
-        elif "td" in self._in and "tbody" in self._in:
-            self.rows[-1][-1] += data
+        elif "tbody" in self._in:
+            pass  # the table's text is the accounts': read as cells, in self.table
         elif "body" in self._in and "script" not in self._in and "style" not in self._in:
             self.text.append(data)
 
@@ -326,25 +346,43 @@ def with_credentials(url: str) -> str:
     return url.replace("http://", f"http://{USER}:{PASSWORD}@", 1)
 
 
-def assert_inert(dom: Dom, last_success: dict[str, str]) -> None:
+def assert_inert(dom: Dom, running: Running) -> None:
     """The landing page as served: nothing ran, nothing was added, every cell is text."""
     assert dom.title == TITLE  # every payload would have changed it
     assert set(dom.tags) == PAGE_TAGS, set(dom.tags) ^ PAGE_TAGS
     assert dom.tags.count("h1") == 1
     assert dom.ids == []
     assert not any("pwned" in text for text in dom.text)
+    failing = running.states[FAILING]
+    error = (
+        f"failing (auth) since {shown_time(failing.failing_since)}, next try "
+        f"{shown_time(failing.next_poll)}: HTTP 401, telnyx code 10009: {HTML_ERROR}"
+    )
+    # Worst first: the failing account, then the others in the configuration's order.
+    order = [FAILING, *(name for name in ACCOUNTS if name != FAILING)]
     expected = [
-        [
-            provider,
+        (
+            "failing" if name == FAILING else "ok",
             name,
-            "failing: auth" if name == FAILING else "ok",
-            last_success[name],
-            balance,
-            f"HTTP 401, telnyx code 10009: {HTML_ERROR}" if name == FAILING else "",
-        ]
-        for name, (provider, _, balance) in ACCOUNTS.items()
+            ACCOUNTS[name][0],
+            running.last_success[name],
+            ACCOUNTS[name][2],
+            error if name == FAILING else "",
+        )
+        for name in order
     ]
-    assert dom.rows == expected
+    found = [
+        (
+            row["Status"],
+            row["Account"],
+            row["Provider"],
+            row["Last success"],
+            row["Balance"],
+            row["Details"],
+        )
+        for row in dom.table.rows
+    ]
+    assert found == expected
 
 
 # --- tests -------------------------------------------------------------------------------------
@@ -375,23 +413,154 @@ async def test_chromium_shows_every_payload_as_text_and_runs_no_script(running: 
     assert (Dom(control).title, Dom(control).ids) == ("script-ran", ["added"])
     assert (Dom(control_csp).title, Dom(control_csp).ids) == ("control", [])
     # The page as served, and its HTML without the CSP: escaping alone keeps it inert.
-    assert_inert(Dom(served), running.last_success)
-    assert_inert(Dom(copy), running.last_success)
+    assert_inert(Dom(served), running)
+    assert_inert(Dom(copy), running)
 
+    await screenshot(running.workdir, url, SCREENSHOT, WINDOW)
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    png = path.read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert png[12:16] == b"IHDR"
+    width, height = struct.unpack(">II", png[16:24])
+    return width, height
+
+
+def fresh_artifact(path: Path) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
-    SCREENSHOT.unlink(missing_ok=True)
+    path.unlink(missing_ok=True)
+
+
+async def screenshot(workdir: Path, url: str, path: Path, window: tuple[int, int]) -> None:
+    """Chromium's screenshot of ``url`` at ``path`` (under test-artifacts/), checked a PNG."""
+    fresh_artifact(path)
     await chromium(
-        running.workdir,
-        f"--screenshot={SCREENSHOT}",
-        f"--window-size={WINDOW[0]},{WINDOW[1]}",
+        workdir,
+        f"--screenshot={path}",
+        f"--window-size={window[0]},{window[1]}",
         "--hide-scrollbars",
         url,
     )
-    png = SCREENSHOT.read_bytes()
-    assert png[:8] == b"\x89PNG\r\n\x1a\n"
-    assert png[12:16] == b"IHDR"
-    assert struct.unpack(">II", png[16:24]) == WINDOW
-    print(f"landing page screenshot: {SCREENSHOT}")
+    assert png_size(path) == window
+    print(f"landing page screenshot: {path}")
+
+
+def assert_reads_as(rows: dict[str, dict[str, str]], name: str, status: str) -> None:
+    assert rows[name]["Status"] == status, (name, rows[name])
+
+
+@in_module_loop
+async def test_chromium_reads_the_demo_blocked_and_below_threshold_as_such(
+    tmp_path: Path,
+) -> None:
+    """``balance-exporter --demo``, a real process, right after its first polls."""
+    address = f"127.0.0.1:{free_port()}"
+    url = f"http://{address}/"
+    exporter = ExporterProcess("--demo", "--web.listen-address", address, cwd=tmp_path)
+    async with exporter, aiohttp.ClientSession() as session:
+
+        async def ready() -> bool:
+            try:
+                async with session.get(f"{url}-/ready") as response:
+                    return response.status == 200
+            except aiohttp.ClientConnectionError:
+                return False  # not listening yet
+
+        await wait_real(ready, "the demo's /-/ready to answer 200", DEMO_READY)
+        dom = Dom(await chromium(tmp_path, "--dump-dom", url))
+        await screenshot(tmp_path, url, DEMO_LIVE_SCREENSHOT, DEMO_WINDOW)
+    assert exporter.returncode == 0
+
+    assert dom.title == TITLE
+    rows = dom.table.by_account()
+    assert set(rows) == set(demo_accounts())
+    # The demo's 23 Telecom account with nothing left, that the provider blocks...
+    assert_reads_as(rows, "sms-uk-empty", "blocked")
+    assert rows["sms-uk-empty"]["Balance"] == "0.00 EUR"
+    assert rows["sms-uk-empty"]["Details"] == "the provider says sending is blocked"
+    # ...its Twilio account with 84.27 USD under a 100 USD threshold...
+    assert_reads_as(rows, "voice", "below threshold")
+    assert (rows["voice"]["Balance"], rows["voice"]["Threshold"]) == ("84.27 USD", "100.00 USD")
+    # ...and an ordinary one.
+    assert_reads_as(rows, "search", "ok")
+    assert rows["search"]["Balance"] == "7189.245 USD"
+    assert_reads_as(rows, "sms-uk-onboarding", "in setup")
+    assert_reads_as(rows, "voice-subaccount", "failing")
+    statuses = [row["Status"] for row in dom.table.rows]
+    assert statuses[:2] == ["blocked", "below threshold"]  # worst first
+    assert dom.table.classes[0] == "blocked"  # the colour goes with the word
+
+
+@in_module_loop
+async def test_chromium_shows_the_demo_after_minutes_of_polls(tmp_path: Path) -> None:
+    """The demo's simulator and configuration on a fake clock, in this loop: sparklines,
+    spending, a degraded account with the provider's reason. Its screenshot is the README's."""
+    clock = FakeClock()
+    simulator = Simulator(clock=clock.monotonic)
+    for name, (account, _) in demo_accounts().items():
+        simulator.add(name, account)
+    provider = await start_simulator(simulator)
+    config = demo_config(provider.url)
+    daemon = Daemon(lambda: config, config, clock=clock)
+    app = daemon.app()
+    exporter = await serve_app(app)
+    accounts = len(config.accounts)
+    try:
+        await daemon.start()
+        await clock.wait_for_sleepers(accounts)
+        while clock.monotonic() < DEMO_SECONDS:
+            await clock.advance(5.0)
+            await clock.wait_for_sleepers(accounts)  # every poll due by now has answered
+        await app[RENDERER].settled()
+        url = f"{exporter.url}/"
+        dom = Dom(await chromium(tmp_path, "--dump-dom", url))
+        await screenshot(tmp_path, url, DEMO_SCREENSHOT, DEMO_WINDOW)
+        dumped_filter = Dom(await chromium(tmp_path, "--dump-dom", f"{url}?provider=23telecom"))
+    finally:
+        await daemon.stop()
+        await exporter.stop()
+        await provider.stop()
+
+    rows = dom.table.by_account()
+    assert_reads_as(rows, "sms-uk-empty", "blocked")
+    assert_reads_as(rows, "voice", "below threshold")
+    assert_reads_as(rows, "search", "ok")
+    # Degraded for a minute now: more than three intervals without a trustworthy reading.
+    assert_reads_as(rows, "sms-uk", "stale")
+    assert re.fullmatch(
+        r"no trustworthy reading since 2026-01-01 00:05:\d\d UTC; "
+        r"the provider flags its answer as degraded: \S+",
+        rows["sms-uk"]["Details"],
+    ), rows["sms-uk"]["Details"]
+    assert rows["sms-uk"]["Balance"] == "1250.50 EUR"  # the last trustworthy figure stays
+    assert_reads_as(rows, "bulk-za", "failing")
+    assert re.fullmatch(r"failing \(rate_limited\) since 2026-01-01 .*", rows["bulk-za"]["Details"])
+    spark = dict(zip((row["Account"] for row in dom.table.rows), dom.table.sparklines, strict=True))
+    draining = [
+        name
+        for name, (account, _) in demo_accounts().items()
+        if isinstance(account.scenario, DrainAndTopUp)
+    ]
+    assert draining
+    for name in draining:  # they spend: a line, and a date with zero
+        label = spark[name]
+        assert label is not None
+        assert re.fullmatch(r"last (\d+) figures, from .* to .*", label), label
+        assert int(label.split()[1]) >= 20
+        assert re.fullmatch(r"[\d,.]+", rows[name]["Days to zero"]), (name, rows[name])
+    assert rows["search"]["Days to zero"] == "—"  # a steady account spends nothing
+    assert dom.tags.count("svg") == sum(label is not None for label in spark.values())
+    assert dom.tags.count("script") == 0
+    filtered = dumped_filter.table.by_account()
+    assert set(filtered) == {"sms-uk", "sms-uk-onboarding", "sms-uk-empty"}
+    assert [row["Status"] for row in dumped_filter.table.rows] == ["blocked", "stale", "ok"]
+
+
+def test_the_readme_shows_the_demo_screenshot() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"]({README_SCREENSHOT.relative_to(ROOT)})" in readme
+    assert png_size(README_SCREENSHOT) == DEMO_WINDOW
 
 
 def csp_directives(policy: str) -> dict[str, list[str]]:

@@ -57,6 +57,8 @@ CONTRACT: dict[str, frozenset[str]] = {
     "billing_pending": MONEY_LABELS,
     "billing_available_credit": MONEY_LABELS,
     "billing_low_balance_threshold": MONEY_LABELS,
+    "billing_spent_total": MONEY_LABELS,
+    "billing_topped_up_total": MONEY_LABELS,
     "billing_credit_blocked": ACCOUNT_LABELS,
     "billing_degraded": ACCOUNT_LABELS,
     "billing_account_ready": ACCOUNT_LABELS,
@@ -200,6 +202,9 @@ def accounts_by_metric() -> dict[str, set[str]]:
     with_money = answered - setup
     found: dict[str, set[str]] = {
         "billing_balance": with_money,
+        # The spend counters count from the first trustworthy figure on.
+        "billing_spent_total": with_money,
+        "billing_topped_up_total": with_money,
         "billing_degraded": answered,
         "billing_account_ready": answered,
         "billing_up": everyone,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import random
+import threading
 from decimal import Decimal
 from typing import Any
 
@@ -21,7 +22,13 @@ from balance_exporter.config.account import AccountConfig
 from balance_exporter.metrics import renderer as renderer_module
 from balance_exporter.metrics.exposition import AccountLines, Format, lines_agree
 from balance_exporter.metrics.reading import Reading
-from balance_exporter.metrics.renderer import MAX_FILTERED, SPACING_FACTOR, registry_of
+from balance_exporter.metrics.renderer import (
+    MAX_FILTERED,
+    MAX_PAGES,
+    SPACING_FACTOR,
+    MetricsRenderer,
+    registry_of,
+)
 from balance_exporter.metrics.snapshot import Snapshot, SnapshotStore
 from balance_exporter.polling.backoff import START_SPREAD
 from balance_exporter.polling.errors import PollError, Reason
@@ -396,3 +403,60 @@ async def test_a_scrape_before_the_first_polls_gets_a_body_at_once() -> None:
         set_balance(store, "a", "1")
         _, text = await get_metrics(client)
         assert balances(text) == {"a": 1.0}
+
+
+# --- the landing page, kept by the same thread ------------------------------------------------
+
+
+async def test_pages_are_made_in_the_render_thread_and_bounded() -> None:
+    store = one_account("1.00")
+    made: list[tuple[str, int, object]] = []
+
+    def page(snapshot: Snapshot, now: float, query: object) -> bytes:
+        made.append((threading.current_thread().name, snapshot.generation, query))
+        return f"{snapshot.generation} {query}".encode()
+
+    renderer = MetricsRenderer(store, page, lambda: T0)
+    try:
+        whole = await renderer.page(None, want_gzip=False)  # the first refresh makes it
+        assert whole.body == f"{store.snapshot.generation} None".encode()
+        set_balance(store, "a", "2.00")
+        await renderer.settled()  # every refresh makes the whole page again, once asked for
+        assert (await renderer.page(None, want_gzip=False)).generation == store.snapshot.generation
+        for n in range(3 * MAX_PAGES):
+            await renderer.page(("filter", n), want_gzip=False)
+        assert len(renderer._pages) == 1 + MAX_PAGES
+        assert None in renderer._pages
+        zipped = await renderer.page(("filter", 0), want_gzip=True)
+        assert zipped.gzipped is not None
+        assert gzip.decompress(zipped.gzipped) == zipped.body
+    finally:
+        await renderer.close()
+    assert made
+    assert {thread for thread, _, _ in made} == {"render_0"}  # never the event loop's
+    assert threading.current_thread().name not in {thread for thread, _, _ in made}
+    # A query's page is made from the snapshot the last refresh rendered.
+    assert {generation for _, generation, query in made if query is not None} == {
+        store.snapshot.generation
+    }
+
+
+async def test_refreshes_stop_making_the_page_once_nobody_looks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    store = one_account("1.00")
+    renderer = MetricsRenderer(store, lambda snapshot, now, query: b"page", lambda: T0)
+    try:
+        await renderer.page(None, want_gzip=False)
+        set_balance(store, "a", "2.00")
+        await renderer.settled()
+        made = renderer.pages_made
+        assert made >= 1
+        monkeypatch.setattr(renderer_module, "PAGE_INTEREST", 0.0)  # the last look is long ago
+        set_balance(store, "a", "3.00")
+        await renderer.settled()
+        assert renderer.pages_made == made  # /metrics refreshed, the page not
+        await renderer.page(None, want_gzip=False)  # a look makes it on demand
+        assert renderer.pages_made == made + 1
+    finally:
+        await renderer.close()

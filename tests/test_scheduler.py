@@ -459,6 +459,27 @@ async def test_recovery_resumes_the_normal_interval() -> None:
         assert_on_slots(polls.calls["flaky"][4:], "flaky", 60.0)
 
 
+async def test_the_state_says_when_the_next_poll_comes() -> None:  # the landing page shows it
+    failure = PollError(Reason.SERVER_ERROR, "unavailable", status=503, retry_after=500.0)
+    behaviour = scripted(reading(), failure, failure, reading())
+    async with running([account("acct", 60.0)], behaviour={"acct": behaviour}) as (
+        _,
+        clock,
+        polls,
+        store,
+    ):
+        for polled in range(5):  # the first poll's time is known from the start
+            due = store.state("acct").next_poll
+            assert due is not None
+            await clock.advance_to(due - EPOCH - EPS)
+            assert polls.count("acct") == polled  # not a moment early
+            await clock.advance_to(due - EPOCH + EPS)
+            assert polls.count("acct") == polled + 1
+            assert EPOCH + polls.calls["acct"][-1] == pytest.approx(due, abs=1e-6)
+        # After a failure that asked for a longer wait, the next try is that much later.
+        assert polls.gaps("acct")[1] >= 500.0 - EPS
+
+
 async def test_a_failure_after_recovery_starts_the_backoff_afresh() -> None:
     failure = PollError(Reason.SERVER_ERROR, "unavailable", status=503)
     behaviour = scripted(failure, failure, reading(), failure, reading())

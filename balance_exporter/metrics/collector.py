@@ -57,6 +57,18 @@ def account_families(accounts: Iterable[AccountState]) -> list[Metric]:
         "The configured low-balance alert threshold, in the account's currency.",
         MONEY,
     )
+    spent = CounterMetricFamily(
+        "billing_spent",
+        "Sum of the decreases of the money (available credit where reported, else balance) "
+        f"between trustworthy readings, since the exporter started. {CACHED}",
+        labels=MONEY,
+    )
+    topped_up = CounterMetricFamily(
+        "billing_topped_up",
+        "Sum of the increases of the money (available credit where reported, else balance) "
+        f"between trustworthy readings, since the exporter started. {CACHED}",
+        labels=MONEY,
+    )
     blocked = _gauge(
         "billing_credit_blocked", "1 when the provider says sending is blocked.", ACCOUNT
     )
@@ -100,6 +112,10 @@ def account_families(accounts: Iterable[AccountState]) -> list[Metric]:
     for account in accounts:
         labels = [account.provider, account.name]
         _account_series(account, labels, money, threshold, blocked, updated, quota_reset)
+        if account.ledger is not None:  # both from the first trustworthy figure on, at 0
+            ledger = account.ledger
+            spent.add_metric([*labels, ledger.currency], float(ledger.spent))
+            topped_up.add_metric([*labels, ledger.currency], float(ledger.topped_up))
         if account.ready is not None:  # both known from the first valid answer on
             degraded.add_metric(labels, float(account.degraded))
             ready.add_metric(labels, float(account.ready))
@@ -119,6 +135,8 @@ def account_families(accounts: Iterable[AccountState]) -> list[Metric]:
     return [
         *money.values(),
         threshold,
+        spent,
+        topped_up,
         blocked,
         degraded,
         ready,

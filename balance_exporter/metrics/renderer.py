@@ -10,6 +10,13 @@ rendering takes a small share of a core.
 What a request can cost is bounded: the formats prometheus_client can negotiate are few and
 each is kept up to date once asked for; a ``name[]`` filter keeps only the names that exist
 (so junk names all select the same nothing), and a few filtered bodies are kept.
+
+The same thread keeps a page (the landing page), given as a function of a snapshot, the time
+it shows and a query: while someone looks at it (asked for in the last PAGE_INTEREST seconds),
+every refresh makes the whole page again; a query's page is made on demand from the snapshot
+the last refresh rendered, and a few are kept. A page also
+shows the time (an account's figures go stale), so a kept one is made again once it is
+PAGE_MAX_AGE old, even when nothing changed.
 """
 
 from __future__ import annotations
@@ -20,10 +27,10 @@ import gzip
 import time
 import zlib
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import CollectorRegistry
@@ -41,6 +48,14 @@ MIN_SPACING = 0.05  # seconds between two refreshes, at the least
 MAX_SPACING = 1.0  # and at the most, so that a body is never far behind the polls
 SPACING_FACTOR = 9.0  # pause after a refresh = this x its cost: rendering takes <= 10% of a core
 GZIP_LEVEL = 1  # metrics compress about as well at the fastest level, at a third of the cost
+PAGE_MAX_AGE = 10.0  # seconds a kept page is served for, at the most
+PAGE_INTEREST = 60.0  # seconds after a request for it that refreshes make the whole page
+MAX_PAGES = 8  # pages of a query kept, besides the whole page
+MAX_PAGE_BYTES = 16 << 20  # and their bytes together, at the most (10,000 rows are megabytes)
+
+# A page of a snapshot, at a time, for a query (None: the whole page); called in the render
+# thread only.
+PageMaker = Callable[[Snapshot, float, Any], bytes]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +63,7 @@ class Rendering:
     generation: int
     chunks: tuple[bytes, ...]  # the body in pieces, as the kept sections are: never copied
     gzipped: bytes | None = None  # made once a scraper asked for gzip
+    at: float = 0.0  # a page: the time it shows
 
     @property
     def size(self) -> int:
@@ -72,8 +88,17 @@ def render(snapshot: Snapshot, encoder: Encoder, names: tuple[str, ...] = ()) ->
 
 
 class MetricsRenderer:
-    def __init__(self, store: SnapshotStore) -> None:
+    def __init__(
+        self,
+        store: SnapshotStore,
+        page: PageMaker | None = None,
+        now: Callable[[], float] = time.time,
+    ) -> None:
         self.store = store
+        self._page = page
+        self._now = now
+        self._pages: OrderedDict[Hashable, Rendering] = OrderedDict()
+        self._page_asked: float | None = None  # time.monotonic() of the last request for it
         # One thread renders: a flood of password checks or a reload never waits behind it,
         # and it never waits behind them. It alone touches the account lines.
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="render")
@@ -94,6 +119,7 @@ class MetricsRenderer:
         self._refresh: asyncio.Task[None] | None = None
         self._spacing = MIN_SPACING
         self.renders = 0  # refreshes so far; tests and benchmarks read it
+        self.pages_made = 0  # pages made so far, by refreshes and on demand
         for accept in STANDARD_FORMATS:
             self._format(accept)
         store.subscribe(self._changed)
@@ -127,12 +153,56 @@ class MetricsRenderer:
         self._asked = True
         while True:
             if self._refresh is None or self._refresh.done():
-                current = self._rendered.generation == self.store.snapshot.generation
-                if current and self._renderings.keys() >= self._formats.keys():
+                generation = self.store.snapshot.generation
+                current = self._rendered.generation == generation
+                page = self._pages.get(None)
+                page_current = not self._page_wanted or (
+                    page is not None and page.generation == generation
+                )
+                if current and page_current and self._renderings.keys() >= self._formats.keys():
                     return
                 self._changed()
             assert self._refresh is not None
             await asyncio.shield(self._refresh)
+
+    async def page(self, query: Hashable | None, want_gzip: bool) -> Rendering:
+        """The page of ``query`` (None: the whole page), gzipped too when ``want_gzip``."""
+        if self._page is None:
+            raise RuntimeError("this renderer keeps no page")
+        self._asked = True
+        self._page_asked = time.monotonic()
+        if self._rendered.generation < 0:  # the first refresh makes the whole page too
+            await self.settled()
+        now = self._now()
+        base = self._rendered
+        kept = self._pages.get(query)
+        if kept is None or kept.generation != base.generation or now - kept.at > PAGE_MAX_AGE:
+            body = await self._run(self._page, base, now, query)
+            kept = Rendering(base.generation, (body,), at=now)
+            self.pages_made += 1
+        if want_gzip and kept.gzipped is None:
+            kept = await self._run(_with_gzip, kept)
+        self._keep_page(query, kept)
+        return kept
+
+    @property
+    def _page_wanted(self) -> bool:
+        asked = self._page_asked
+        return asked is not None and time.monotonic() - asked <= PAGE_INTEREST
+
+    def _keep_page(self, query: Hashable | None, rendering: Rendering) -> None:
+        known = self._pages.get(query)
+        if known is not None and (known.generation, known.at) > (
+            rendering.generation,
+            rendering.at,
+        ):
+            return  # a refresh made a newer one meanwhile
+        self._pages[query] = rendering
+        self._pages.move_to_end(query)
+        filtered = [key for key in self._pages if key is not None]  # oldest first
+        size = sum(self._pages[key].size for key in filtered)
+        while filtered and (len(filtered) > MAX_PAGES or size > MAX_PAGE_BYTES):
+            size -= self._pages.pop(filtered.pop(0)).size
 
     async def close(self) -> None:
         if self._refresh is not None:
@@ -198,10 +268,15 @@ class MetricsRenderer:
         await asyncio.sleep(self._spacing)
         snapshot = self.store.snapshot
         formats = dict(self._formats)
-        renderings, cost = await self._run(
-            _render_all, snapshot, formats, frozenset(self._gzip_wanted)
+        page = self._page if self._page_wanted else None
+        now = self._now()
+        renderings, whole, cost = await self._run(
+            _render_all, snapshot, formats, frozenset(self._gzip_wanted), page, now
         )
         self._renderings.update(renderings)
+        if whole is not None:
+            self._keep_page(None, Rendering(snapshot.generation, (whole,), at=now))
+            self.pages_made += 1
         self._rendered = snapshot
         self.renders += 1
         # The cost of the whole refresh, every format in it, sets the pause.
@@ -215,9 +290,14 @@ class MetricsRenderer:
 
 
 def _render_all(
-    snapshot: Snapshot, formats: dict[str, Format], gzip_wanted: frozenset[str]
-) -> tuple[dict[str, Rendering], float]:
-    """Every format's body of ``snapshot``, and the CPU time it took (in the render thread)."""
+    snapshot: Snapshot,
+    formats: dict[str, Format],
+    gzip_wanted: frozenset[str],
+    page: PageMaker | None,
+    now: float,
+) -> tuple[dict[str, Rendering], bytes | None, float]:
+    """Every format's body of ``snapshot``, the whole page (when kept), and the CPU time it
+    all took (in the render thread)."""
     started = time.thread_time()
     refreshed: set[int] = set()
     renderings = {}
@@ -228,7 +308,8 @@ def _render_all(
         chunks = fmt.chunks(snapshot)
         zipped = _gzip(chunks) if content_type in gzip_wanted else None
         renderings[content_type] = Rendering(snapshot.generation, chunks, zipped)
-    return renderings, time.thread_time() - started
+    whole = None if page is None else page(snapshot, now, None)
+    return renderings, whole, time.thread_time() - started
 
 
 def _gzip(chunks: tuple[bytes, ...]) -> bytes:

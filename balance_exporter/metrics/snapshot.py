@@ -6,15 +6,21 @@ A new generation number marks every change, so renderings can be reused until th
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from typing import Final
 
 from balance_exporter.config.account import AccountConfig
 from balance_exporter.metrics.reading import Reading
 from balance_exporter.polling.errors import PollError, Reason
 
 UNKNOWN_CURRENCY = "unknown"
+ZERO = Decimal(0)
+HISTORY = 32  # trustworthy readings kept per account, for the landing page's sparkline
+# Single precision: a sparkline needs a few digits, and 10,000 accounts keep 32 figures each.
+HISTORY_TYPE: Final = "f"
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +36,57 @@ class Money:
     provider_updated: float | None = None
     other_balances: tuple[tuple[str, Decimal], ...] = ()  # (currency, balance) beside the first
     quota_reset: float | None = None
+
+    @property
+    def figure(self) -> Decimal | None:
+        """The money an account has to spend: the available credit where the provider reports
+        it, else the balance (what the alert rules compare with the threshold, too)."""
+        return self.balance if self.available_credit is None else self.available_credit
+
+
+@dataclass(frozen=True, slots=True)
+class Ledger:
+    """What the exporter has seen of an account's money figure, from one trustworthy reading to
+    the next, in one currency: the sums of its decreases (spent) and of its increases (topped
+    up), and the last few figures. Readings that are not trustworthy never reach it."""
+
+    currency: str
+    of_credit: bool  # the figure is the available credit, not the balance
+    figure: Decimal  # the last trustworthy figure: the next one is compared with it
+    since: float  # when this ledger saw its first figure
+    spent: Decimal = ZERO
+    topped_up: Decimal = ZERO
+    history: bytes = b""  # the last HISTORY figures, packed (immutable, and a few bytes each)
+
+    @classmethod
+    def start(cls, currency: str, of_credit: bool, figure: Decimal, now: float) -> Ledger:
+        return cls(currency, of_credit, figure, now, history=_packed(b"", figure))
+
+    def after(self, currency: str, of_credit: bool, figure: Decimal, now: float) -> Ledger:
+        """The ledger once a trustworthy reading showed ``figure``."""
+        if currency != self.currency:  # never arithmetic across currencies: a new ledger
+            return Ledger.start(currency, of_credit, figure, now)
+        if of_credit != self.of_credit:  # another figure: no change to count between the two
+            return replace(self, of_credit=of_credit, figure=figure, history=_packed(b"", figure))
+        change = figure - self.figure
+        return replace(
+            self,
+            figure=figure,
+            spent=self.spent - change if change < 0 else self.spent,
+            topped_up=self.topped_up + change if change > 0 else self.topped_up,
+            history=_packed(self.history, figure),
+        )
+
+    @property
+    def figures(self) -> array[float]:
+        """The last figures, oldest first."""
+        return array(HISTORY_TYPE, self.history)
+
+
+def _packed(history: bytes, figure: Decimal) -> bytes:
+    kept = array(HISTORY_TYPE, history[-(HISTORY - 1) * array(HISTORY_TYPE).itemsize :])
+    kept.append(float(figure))
+    return kept.tobytes()
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,13 +107,18 @@ class AccountState:
     failures: tuple[int, ...] = (0,) * len(Reason)  # in Reason order
     last_error: str | None = None
     last_reason: Reason | None = None
+    failing_since: float | None = None  # when the current run of failed polls began
     provider_account_id: str | None = None
     note: str | None = None  # the last answer's remark (Reading.note)
+    ledger: Ledger | None = None  # from the first trustworthy money figure on
+    next_poll: float | None = None  # when the scheduler polls the account next, epoch seconds
 
     def failure_count(self, reason: Reason) -> int:
         return self.failures[list(Reason).index(reason)]
 
-    def with_reading(self, reading: Reading, now: float, duration: float) -> AccountState:
+    def with_reading(
+        self, reading: Reading, now: float, duration: float, next_poll: float | None = None
+    ) -> AccountState:
         state = replace(
             self,
             up=True,
@@ -68,8 +130,10 @@ class AccountState:
             polls=self.polls + 1,
             last_error=None,
             last_reason=None,
+            failing_since=None,
             provider_account_id=reading.provider_account_id or self.provider_account_id,
             note=reading.note,
+            next_poll=next_poll,
         )
         if not reading.ready:
             return replace(state, money=None)  # in setup: no figures exist yet
@@ -87,9 +151,20 @@ class AccountState:
             other_balances=reading.other_balances,
             quota_reset=reading.quota_reset,
         )
-        return replace(state, money=money, last_success=now)
+        return replace(state, money=money, last_success=now, ledger=self._ledger(money, now))
 
-    def with_failure(self, failure: PollError, now: float, duration: float) -> AccountState:
+    def _ledger(self, money: Money, now: float) -> Ledger | None:
+        figure = money.figure
+        if figure is None:  # nothing to compare: the last figure stays the reference
+            return self.ledger
+        of_credit = money.available_credit is not None
+        if self.ledger is None:
+            return Ledger.start(money.currency, of_credit, figure, now)
+        return self.ledger.after(money.currency, of_credit, figure, now)
+
+    def with_failure(
+        self, failure: PollError, now: float, duration: float, next_poll: float | None = None
+    ) -> AccountState:
         failures = list(self.failures)
         failures[list(Reason).index(failure.reason)] += 1
         return replace(
@@ -101,7 +176,12 @@ class AccountState:
             failures=tuple(failures),
             last_error=failure.message,
             last_reason=failure.reason,
+            failing_since=self.failing_since if self.up is False else now,
+            next_poll=next_poll,
         )
+
+    def with_next_poll(self, next_poll: float) -> AccountState:
+        return replace(self, next_poll=next_poll)
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,3 +55,26 @@ def failure_delay(
     # Jitter only ever makes it later: it spreads retries, never hastens them.
     backoff *= 1.0 + rng.uniform(0.0, JITTER)
     return max(backoff, requested or 0.0)
+
+
+class Cadence:
+    """One account's polls over time: when the next one is due after each outcome. Its slot
+    while healthy; while failing, a pause that grows with the failures in a row."""
+
+    def __init__(self, interval: float, offset: float, rng: random.Random) -> None:
+        self.interval = interval
+        self.offset = offset
+        self.rng = rng
+        self.failures = 0  # consecutive failed polls
+        self.due: float | None = None  # wall-clock time of the next poll, once planned
+
+    def plan(self, started: float, now: float, failed: bool, requested: float | None) -> float:
+        """The next poll's time after one that began at ``started`` and ended ``now``;
+        ``requested`` is the wait a failing provider asked for."""
+        if failed:
+            self.failures += 1
+            self.due = now + failure_delay(self.interval, self.failures, requested, self.rng)
+        else:
+            self.failures = 0
+            self.due = next_slot(started, now, self.offset, self.interval)
+        return self.due

@@ -19,7 +19,7 @@ from balance_exporter.config.account import AccountConfig
 from balance_exporter.config.secret import redact
 from balance_exporter.metrics.reading import Reading
 from balance_exporter.metrics.snapshot import SnapshotStore
-from balance_exporter.polling.backoff import failure_delay, first_delay, next_slot, phase
+from balance_exporter.polling.backoff import Cadence, first_delay, phase
 from balance_exporter.polling.clock import Clock
 from balance_exporter.polling.errors import PollError, Reason
 from balance_exporter.polling.poll import AccountRedaction, poll
@@ -29,6 +29,8 @@ from balance_exporter.providers.registry import PROVIDERS
 log = logging.getLogger("balance_exporter.scheduler")
 
 PollFunction = Callable[[AccountConfig], Awaitable[Reading]]
+# When the next poll is due (epoch seconds), from a poll's failure (None: it succeeded) and end.
+Plan = Callable[[PollError | None, float], float]
 
 
 class Scheduler:
@@ -80,8 +82,12 @@ class Scheduler:
         results = await asyncio.gather(*(self.poll_and_record(account) for account in accounts))
         return all(result is None for result in results)
 
-    async def poll_and_record(self, account: AccountConfig) -> PollError | None:
-        """One poll under the global cap; the outcome goes into the store. Returns the failure."""
+    async def poll_and_record(
+        self, account: AccountConfig, plan: Plan | None = None
+    ) -> PollError | None:
+        """One poll under the global cap; the outcome goes into the store, with the time of the
+        next poll ``plan`` gives for it (one change of the account's state). Returns the
+        failure."""
         async with self.limit:
             started = self.clock.monotonic()
             outcome: Reading | PollError
@@ -93,35 +99,41 @@ class Scheduler:
                 outcome = _internal_error(account, exc)
             duration = self.clock.monotonic() - started
             now = self.clock.time()
+        due = (
+            None if plan is None else plan(outcome if isinstance(outcome, PollError) else None, now)
+        )
         if isinstance(outcome, PollError):
-            self.store.update(account.name, lambda s: s.with_failure(outcome, now, duration))
+            self.store.update(account.name, lambda s: s.with_failure(outcome, now, duration, due))
             _log_failure(account, outcome)
             return outcome
         noted = self.store.note(account.name)
-        self.store.update(account.name, lambda s: s.with_reading(outcome, now, duration))
+        self.store.update(account.name, lambda s: s.with_reading(outcome, now, duration, due))
         _log_reading(account, outcome, noted)
         return None
 
     async def _run(self, account: AccountConfig) -> None:
-        await self.clock.sleep(first_delay(account.interval, self.rng))
-        offset = self.phase(account.name, account.interval)
-        failures = 0
+        delay = first_delay(account.interval, self.rng)
+        due = self.clock.time() + delay
+        self.store.update(account.name, lambda s: s.with_next_poll(due))
+        await self.clock.sleep(delay)
+        cadence = Cadence(account.interval, self.phase(account.name, account.interval), self.rng)
         while True:
             started = self.clock.time()
+            failures = cadence.failures
+
+            def plan(failure: PollError | None, now: float, started: float = started) -> float:
+                retry_after = None if failure is None else failure.retry_after
+                return cadence.plan(started, now, failure is not None, retry_after)
+
             try:
-                failure = await self.poll_and_record(account)
+                failure = await self.poll_and_record(account, plan)
             except Exception as exc:  # a bug must cost one poll, never the account's loop
                 failure = _internal_error(account, exc)
-            now = self.clock.time()
-            if failure is None:
-                if failures:
-                    log.info("poll recovered", extra=_fields(account, failures=failures))
-                failures = 0
-                delay = next_slot(started, now, offset, account.interval) - now
-            else:
-                failures += 1
-                delay = failure_delay(account.interval, failures, failure.retry_after, self.rng)
-            await self.clock.sleep(delay)
+                plan(failure, self.clock.time())  # (again, if the bug came after planning)
+            if failure is None and failures:
+                log.info("poll recovered", extra=_fields(account, failures=failures))
+            assert cadence.due is not None  # planned by now
+            await self.clock.sleep(cadence.due - self.clock.time())
 
     async def _poll_provider(self, account: AccountConfig) -> Reading:
         if self.session is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import hdrs, web
@@ -13,7 +14,7 @@ from balance_exporter.config.webconfig import WebConfig
 from balance_exporter.metrics.renderer import MetricsRenderer
 from balance_exporter.metrics.snapshot import SnapshotStore
 from balance_exporter.web.auth import BasicAuthChecker, ChecksBusy
-from balance_exporter.web.landing import render_landing
+from balance_exporter.web.landing import BadFilter, LandingPage, parse_filters
 
 Reload = Callable[[], Awaitable[list[str]]]
 RENDERER = web.AppKey("renderer", MetricsRenderer)
@@ -106,15 +107,26 @@ def build_app(
     web_state: WebState | None = None,
     *,
     lifecycle: bool = False,
+    now: Callable[[], float] = time.time,
 ) -> web.Application:
-    renderer = MetricsRenderer(store)
+    """The app; ``now`` is the time the landing page measures staleness against (the
+    scheduler's clock)."""
+    renderer = MetricsRenderer(store, LandingPage(telemetry_path).render, now)
 
     async def landing(request: web.Request) -> web.Response:
-        return web.Response(
-            text=render_landing(store.snapshot, telemetry_path),
-            content_type="text/html",
-            headers={"Content-Security-Policy": LANDING_CSP},
-        )
+        try:
+            filters = parse_filters(request.query.items())
+        except BadFilter as exc:
+            raise web.HTTPBadRequest(text=f"{exc}\n") from None
+        want_gzip = gzip_accepted(request.headers.get(hdrs.ACCEPT_ENCODING, ""))
+        rendering = await renderer.page(filters, want_gzip)
+        headers = {"Content-Security-Policy": LANDING_CSP, hdrs.VARY: "Accept-Encoding"}
+        if want_gzip and rendering.gzipped is not None:
+            headers[hdrs.CONTENT_ENCODING] = "gzip"
+            body = rendering.gzipped
+        else:
+            body = rendering.body
+        return web.Response(body=body, content_type="text/html", charset="utf-8", headers=headers)
 
     async def healthy(request: web.Request) -> web.Response:
         return web.Response(text="Healthy\n")
