@@ -167,10 +167,13 @@ async def serving(
     telemetry_path: str = "/metrics",
     *,
     lifecycle: bool = True,
+    clock: FakeClock | None = None,
     **client_options: Any,
 ) -> AsyncIterator[Client]:
-    """The exporter's app over ``store``, and a client of it (POST /-/reload enabled)."""
-    app = build_app(store, reload, telemetry_path, lifecycle=lifecycle)
+    """The exporter's app over ``store``, and a client of it (POST /-/reload enabled). The
+    process's figures are rendered again only when ``clock`` is advanced: a test's bodies
+    change only with its snapshot unless it asks."""
+    app = build_app(store, reload, telemetry_path, lifecycle=lifecycle, clock=clock or FakeClock())
     async with test_utils.TestClient(test_utils.TestServer(app), **client_options) as client:
         yield client
 

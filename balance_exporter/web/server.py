@@ -12,6 +12,7 @@ from prometheus_client.exposition import gzip_accepted
 from balance_exporter.config.webconfig import WebConfig
 from balance_exporter.metrics.renderer import MetricsRenderer
 from balance_exporter.metrics.snapshot import SnapshotStore
+from balance_exporter.polling.clock import Clock
 from balance_exporter.web.auth import BasicAuthChecker, ChecksBusy
 from balance_exporter.web.landing import render_landing
 
@@ -84,14 +85,15 @@ def metrics_handler(renderer: MetricsRenderer) -> Handler:
             want_gzip,
         )
         headers = {hdrs.CONTENT_TYPE: content_type, hdrs.VARY: "Accept, Accept-Encoding"}
+        chunks = rendering.chunks
         if want_gzip and rendering.gzipped is not None:
             headers[hdrs.CONTENT_ENCODING] = "gzip"
-            return web.Response(body=rendering.gzipped, headers=headers)
+            chunks = rendering.gzipped
         # The kept pieces are sent one after the other, never joined into one more copy.
         response = web.StreamResponse(headers=headers)
-        response.content_length = rendering.size
+        response.content_length = sum(map(len, chunks))
         await response.prepare(request)
-        for chunk in rendering.chunks:
+        for chunk in chunks:
             await response.write(chunk)
         await response.write_eof()
         return response
@@ -106,8 +108,10 @@ def build_app(
     web_state: WebState | None = None,
     *,
     lifecycle: bool = False,
+    clock: Clock | None = None,
 ) -> web.Application:
-    renderer = MetricsRenderer(store)
+    """``clock`` paces the renderings of the process's figures (see MetricsRenderer)."""
+    renderer = MetricsRenderer(store, clock=clock)
 
     async def landing(request: web.Request) -> web.Response:
         return web.Response(
