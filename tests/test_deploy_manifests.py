@@ -202,7 +202,7 @@ def test_deployment_runs_the_exporter_on_its_default_port_and_config_path() -> N
     spec = container()
     args = parse_args(spec["args"])  # the flags exist and parse
     assert args.config_file == image_config_path()
-    assert args.listen == DEFAULT_LISTEN
+    assert args.listen == [DEFAULT_LISTEN]
     assert args.telemetry_path == TELEMETRY_PATH
     assert spec["ports"] == [{"name": "http", "containerPort": PORT, "protocol": "TCP"}]
 
