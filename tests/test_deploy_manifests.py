@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import posixpath
 import re
 import shutil
@@ -27,7 +28,7 @@ from typing import Any
 
 import pytest
 import yaml
-from support import no_reload
+from support import no_reload, require_tool
 
 from balance_exporter.cli import DEFAULT_LISTEN, parse_args, parse_listen_address
 from balance_exporter.config.checker import Config, ConfigError, parse_config
@@ -671,6 +672,123 @@ def test_compose_grafana_provisioning_points_at_the_stack() -> None:
     ]
     assert [p["options"]["path"] for p in providers] == ["/var/lib/grafana/dashboards"]
     assert list((DEPLOY / "grafana" / "dashboards").glob("*.json"))
+
+
+COMPOSE_ENV_EXAMPLE = COMPOSE / ".env.example"
+HEALTHY = {"condition": "service_healthy"}
+# The Compose file's dependencies: each service starts once these pass their healthcheck.
+COMPOSE_DEPENDS_ON = {"prometheus": {"exporter", "alertmanager"}, "grafana": {"prometheus"}}
+GRAFANA_PASSWORD = re.compile(r"\$\{GRAFANA_ADMIN_PASSWORD:\?[^}]+\}")
+
+
+def env_file(text: str) -> dict[str, str]:
+    """KEY=VALUE lines, as Compose reads an env file (comments and blank lines skipped)."""
+    pairs = [line.split("=", 1) for line in text.splitlines() if line and not line.startswith("#")]
+    return {key: value for key, value in pairs}
+
+
+def image_healthcheck() -> list[str]:
+    """The Dockerfile's HEALTHCHECK as a Compose ``test``: its options dropped."""
+    _, _, command = dockerfile()["HEALTHCHECK"].partition(" CMD ")
+    return ["CMD", *json.loads(command)]
+
+
+def test_compose_has_neither_version_nor_name_which_compose_v1_or_v2_refuse() -> None:
+    compose = yaml.safe_load(compose_text())
+    assert not {"version", "name"} & set(compose)  # v1 1.29 refuses name:, v2 warns on version:
+    assert env_file(COMPOSE_ENV_EXAMPLE.read_text(encoding="utf-8"))["COMPOSE_PROJECT_NAME"] == (
+        "balance-exporter"
+    )
+
+
+def test_compose_services_have_healthchecks_and_start_after_theirs_are_healthy() -> None:
+    services = yaml.safe_load(compose_text())["services"]
+    for name, service in services.items():
+        check = service["healthcheck"]
+        assert check["test"][0] == "CMD", name  # no shell: the images have none to rely on
+        assert {"interval", "timeout", "retries", "start_period"} <= set(check), name
+        depends = service.get("depends_on", {})
+        assert set(depends) == COMPOSE_DEPENDS_ON.get(name, set()), name
+        assert all(condition == HEALTHY for condition in depends.values()), name
+    # The busybox-based images are checked with their wget, on their own readiness paths.
+    for name, url in (
+        ("prometheus", "http://127.0.0.1:9090/-/ready"),
+        ("alertmanager", "http://127.0.0.1:9093/-/ready"),
+        ("grafana", "http://127.0.0.1:3000/api/health"),
+    ):
+        assert services[name]["healthcheck"]["test"] == [
+            "CMD",
+            "wget",
+            "-q",
+            "-O",
+            "/dev/null",
+            url,
+        ]
+
+
+def test_compose_checks_the_exporter_with_the_images_own_healthcheck() -> None:
+    exporter = yaml.safe_load(compose_text())["services"]["exporter"]
+    assert exporter["healthcheck"]["test"] == image_healthcheck()
+    # It reads the URL the image sets: the exporter's /-/healthy on its default port.
+    env = dict(item.split("=", 1) for item in dockerfile()["ENV"].split())
+    assert env["BALANCE_EXPORTER_HEALTHCHECK_URL"] == f"http://127.0.0.1:{PORT}/-/healthy"
+
+
+def test_compose_grafana_admin_password_comes_from_the_env_file_without_a_default() -> None:
+    grafana = yaml.safe_load(compose_text())["services"]["grafana"]
+    assert GRAFANA_PASSWORD.fullmatch(grafana["environment"]["GF_SECURITY_ADMIN_PASSWORD"])
+    assert env_file(COMPOSE_ENV_EXAMPLE.read_text(encoding="utf-8"))["GRAFANA_ADMIN_PASSWORD"] == ""
+    assert ".env" in (REPO / ".gitignore").read_text(encoding="utf-8").splitlines()
+    assert "**/.env" in (REPO / ".dockerignore").read_text(encoding="utf-8").splitlines()
+
+
+def docker_compose_config(
+    tmp_path: Path, compose_file: Path, password: str
+) -> subprocess.CompletedProcess[str]:
+    """``docker-compose config`` (Compose v1, Debian's) of the file, with .env.example as the
+    env file and ``password`` in it: the configuration it would run, or its complaint."""
+    tool = require_tool("docker-compose", "docker-compose")
+    example = COMPOSE_ENV_EXAMPLE.read_text(encoding="utf-8")
+    env = tmp_path / ".env"
+    env.write_text(
+        example.replace("GRAFANA_ADMIN_PASSWORD=\n", f"GRAFANA_ADMIN_PASSWORD={password}\n"),
+        encoding="utf-8",
+    )
+    outside = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("COMPOSE_", "DOCKER_", "GRAFANA_"))
+    }
+    return subprocess.run(  # noqa: S603 - docker-compose, reading our own files
+        [tool, "--project-directory", COMPOSE, "--env-file", env, "-f", compose_file, "config"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=outside,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("variant", ["demo", "real-accounts"])
+def test_compose_v1_accepts_the_file(tmp_path: Path, variant: str) -> None:
+    compose_file = COMPOSE / "docker-compose.yml"
+    if variant == "real-accounts":
+        compose_file = tmp_path / "docker-compose.yml"
+        compose_file.write_text(uncomment_real_accounts(compose_text()), encoding="utf-8")
+    result = docker_compose_config(tmp_path, compose_file, "canary-grafana-password")
+    assert result.returncode == 0, result.stderr
+    services = yaml.safe_load(result.stdout)["services"]
+    assert services["grafana"]["environment"]["GF_SECURITY_ADMIN_PASSWORD"] == (
+        "canary-grafana-password"
+    )
+    for name, dependencies in COMPOSE_DEPENDS_ON.items():
+        assert services[name]["depends_on"] == dict.fromkeys(dependencies, HEALTHY), name
+
+
+def test_compose_v1_refuses_to_start_without_a_grafana_password(tmp_path: Path) -> None:
+    result = docker_compose_config(tmp_path, COMPOSE / "docker-compose.yml", "")
+    assert result.returncode != 0
+    assert "set GRAFANA_ADMIN_PASSWORD in deploy/compose/.env" in result.stderr
 
 
 def test_no_manifest_holds_a_real_looking_secret() -> None:
