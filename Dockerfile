@@ -15,7 +15,7 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
     PYTHONDONTWRITEBYTECODE=1
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md LICENSE ./
 COPY balance_exporter ./balance_exporter
 RUN python3 -m venv /opt/wheel-build \
     && /opt/wheel-build/bin/pip wheel --quiet --wheel-dir /wheels /src

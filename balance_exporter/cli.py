@@ -10,6 +10,7 @@ import socket
 import sys
 from collections.abc import Sequence
 from functools import partial
+from typing import Any
 
 from balance_exporter import __version__
 from balance_exporter.config.checker import Config, ConfigError, describe, load_config
@@ -27,6 +28,7 @@ from balance_exporter.providers.registry import (
 )
 from balance_exporter.runtime import tune_runtime
 from balance_exporter.web.connections import IDLE_TIMEOUT, MAX_CONNECTIONS, RESERVED_FILES
+from balance_exporter.web.listener import Address
 
 log = logging.getLogger("balance_exporter.cli")
 
@@ -34,30 +36,80 @@ DEFAULT_CONFIG = "balance-exporter.yml"
 DEFAULT_LISTEN = ":9877"
 
 
-def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+class HelpFormatter(argparse.HelpFormatter):
+    """Each flag's help ends with its default, where it has one worth saying: not a flag that
+    is off unless given, nor one whose default its help describes."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        default = action.default
+        if "(default: " in text or default in (None, False, argparse.SUPPRESS):
+            return text
+        if isinstance(default, list):
+            default = ", ".join(default)
+        elif isinstance(default, float):
+            default = f"{default:g}"
+        shown = str(default).replace("%", "%%")  # argparse %-formats the help next
+        return f"{text} (default: {shown})"
+
+
+class AppendAddress(argparse.Action):
+    """Every address given, in order; the default only when none is."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        given = getattr(namespace, self.dest, None)
+        addresses = [] if given is None or given is self.default else list(given)
+        setattr(namespace, self.dest, [*addresses, values])
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="balance-exporter",
         description="Prometheus exporter for the prepaid balances and credit of API providers.",
+        formatter_class=HelpFormatter,
     )
-    parser.add_argument("--config.file", dest="config_file", default=DEFAULT_CONFIG, metavar="PATH")
+    parser.add_argument(
+        "--config.file",
+        dest="config_file",
+        default=DEFAULT_CONFIG,
+        metavar="PATH",
+        help="the configuration file: accounts, intervals, thresholds",
+    )
     parser.add_argument(
         "--config.check",
         dest="config_check",
         action="store_true",
-        help="validate the config (secrets included) and exit 0 or 2",
+        help="validate the config (secrets included), print its accounts, and exit 0 or 2",
     )
     parser.add_argument(
-        "--web.listen-address", dest="listen", default=DEFAULT_LISTEN, metavar="HOST:PORT"
+        "--web.listen-address",
+        dest="listen",
+        action=AppendAddress,
+        default=[DEFAULT_LISTEN],
+        metavar="HOST:PORT",
+        help="where to serve; give it again to serve on more addresses, each with the same "
+        f"limits ('{DEFAULT_LISTEN}' is every interface, '[::1]:9877' works)",
     )
     parser.add_argument(
         "--web.config.file",
         dest="web_config_file",
         default=None,
         metavar="PATH",
-        help="exporter-toolkit web configuration: TLS, basic auth, response headers",
+        help="exporter-toolkit web configuration: TLS, basic auth, response headers "
+        "(default: none, plain HTTP without a password)",
     )
     parser.add_argument(
-        "--web.telemetry-path", dest="telemetry_path", default="/metrics", metavar="PATH"
+        "--web.telemetry-path",
+        dest="telemetry_path",
+        default="/metrics",
+        metavar="PATH",
+        help="the path of the metrics",
     )
     parser.add_argument(
         "--web.enable-lifecycle",
@@ -71,8 +123,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         type=positive_int,
         default=MAX_CONNECTIONS,
         metavar="N",
-        help="clients served at once; more are turned away, and the process's file limit "
-        f"keeps {RESERVED_FILES} for the polls (default: {MAX_CONNECTIONS})",
+        help="clients served at once, over every address; more are turned away, and the "
+        f"process's file limit keeps {RESERVED_FILES} for the polls",
     )
     parser.add_argument(
         "--web.idle-timeout",
@@ -81,11 +133,21 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=IDLE_TIMEOUT,
         metavar="SECONDS",
         help="how long a client may take to send a request's header, and may keep an idle "
-        f"connection open (default: {IDLE_TIMEOUT:g})",
+        "connection open",
     )
-    parser.add_argument("--log.level", dest="log_level", default="info", choices=list(LEVELS))
     parser.add_argument(
-        "--log.format", dest="log_format", default="logfmt", choices=["logfmt", "json"]
+        "--log.level",
+        dest="log_level",
+        default="info",
+        choices=list(LEVELS),
+        help="the least severe level logged",
+    )
+    parser.add_argument(
+        "--log.format",
+        dest="log_format",
+        default="logfmt",
+        choices=["logfmt", "json"],
+        help="one line per event on stderr, as logfmt or JSON",
     )
     parser.add_argument(
         "--once",
@@ -103,7 +165,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         type=int,
         default=1,
         metavar="N",
-        help="one of N exporters, each polling its share of the accounts (default: 1)",
+        help="one of N exporters, each polling its share of the accounts",
     )
     parser.add_argument(
         "--shard.index",
@@ -114,7 +176,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="this exporter's share, 0 to N-1 (default: with N > 1, the hostname's "
         "StatefulSet ordinal, 2 for balance-exporter-2)",
     )
-    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    parser.add_argument(
+        "--version",
+        action="store_true",
+        help="print the version, the Python and the platform, and exit",
+    )
+    return parser
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = build_parser()
     args = parser.parse_args(argv)
     try:
         args.shard = Shard.from_flags(args.shard_count, args.shard_index, socket.gethostname)
@@ -122,11 +193,26 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error(str(exc))
     if not args.telemetry_path.startswith("/"):
         parser.error("--web.telemetry-path must start with /")
-    try:
-        args.host, args.port = parse_listen_address(args.listen)
-    except ValueError as exc:
-        parser.error(f"--web.listen-address: {exc}")
+    args.addresses = []
+    for text in args.listen:
+        try:
+            address = Address(text, *parse_listen_address(text))
+        except ValueError as exc:
+            parser.error(f"--web.listen-address: {exc}")
+        if any((a.host, a.port) == (address.host, address.port) for a in args.addresses):
+            parser.error(f"--web.listen-address: {text!r} is given twice")
+        args.addresses.append(address)
     return args
+
+
+def version_text() -> str:
+    """As the Prometheus exporters print it: the version, then what it runs on."""
+    system = f"{platform.system().lower()}/{platform.machine()}"
+    return (
+        f"balance-exporter, version {__version__}\n"
+        f"  python: {platform.python_version()}\n"
+        f"  platform: {system}"
+    )
 
 
 def positive_int(text: str) -> int:
@@ -155,7 +241,7 @@ def parse_listen_address(text: str) -> tuple[str | None, int]:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if args.version:
-        print(f"balance-exporter {__version__} (Python {platform.python_version()})")
+        print(version_text())
         return EXIT_OK
     setup_logging(args.log_level, args.log_format)
     tune_runtime()
@@ -210,7 +296,8 @@ async def run_demo(args: argparse.Namespace, web_config: WebConfig | None) -> in
         if args.once:
             return await run_once(config)
         scheme = "https" if web_config is not None and web_config.tls else "http"
-        base = f"{scheme}://{args.host or 'localhost'}:{args.port}"
+        first = args.addresses[0]
+        base = f"{scheme}://{first.url_host}:{first.port}"
         banner = [
             f"balance-exporter demo: {len(config.accounts)} simulated accounts",
             f"  metrics:             {base}{args.telemetry_path}",

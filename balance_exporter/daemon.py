@@ -34,7 +34,7 @@ from balance_exporter.web.connections import (
     quiet_accept_errors,
     runner_options,
 )
-from balance_exporter.web.listener import Listener
+from balance_exporter.web.listener import BindError, Listener
 from balance_exporter.web.server import WebState, build_app
 
 log = logging.getLogger("balance_exporter.daemon")
@@ -119,6 +119,8 @@ class Daemon:
             return []
 
     def app(self, telemetry_path: str = "/metrics", *, lifecycle: bool = False) -> web.Application:
+        # The landing page shows the scheduler's time; the process's figures are rendered again
+        # in real time (a test's fake clock counts and wakes the scheduler's sleepers only).
         return build_app(
             self.store,
             self.reload,
@@ -173,27 +175,26 @@ async def serve(
         **runner_options(limits),
     )
     await runner.setup()
-    listener = Listener(runner, args.host, args.port, ConnectionGate(cap))
+    listener = Listener(runner, args.addresses, ConnectionGate(cap))
     try:
         await listener.start(daemon.web.config.ssl_context())
-    except OSError as exc:
-        log.error(
-            "cannot listen", extra={"address": args.listen, "error": exc.strerror or str(exc)}
-        )
+    except BindError as exc:
+        log.error("cannot listen", extra={"address": exc.address.text, "error": exc.reason})
         await runner.cleanup()
         await daemon.stop()
         return EXIT_FAILED
-    log.info(
-        "listening",
-        extra={
-            "address": args.listen,
-            "metrics": args.telemetry_path,
-            "accounts": len(config.accounts),
-            "tls": listener.context is not None,
-            "basic_auth": daemon.web.auth is not None,
-            "version": __version__,
-        },
-    )
+    for address in args.addresses:
+        log.info(
+            "listening",
+            extra={
+                "address": address.text,
+                "metrics": args.telemetry_path,
+                "accounts": len(config.accounts),
+                "tls": listener.context is not None,
+                "basic_auth": daemon.web.auth is not None,
+                "version": __version__,
+            },
+        )
     daemon.listener = listener
     if banner:  # printed once the address is really ours
         print("\n".join(banner), flush=True)

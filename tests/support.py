@@ -218,11 +218,20 @@ async def serving(
     *,
     lifecycle: bool = True,
     now: Callable[[], float] = time.time,
+    clock: FakeClock | None = None,
     **client_options: Any,
 ) -> AsyncIterator[Client]:
     """The exporter's app over ``store``, and a client of it (POST /-/reload enabled); ``now``
-    is the time the landing page sees."""
-    app = build_app(store, reload, telemetry_path, lifecycle=lifecycle, now=now)
+    is the time the landing page sees. The process's figures are rendered again only when
+    ``clock`` is advanced: a test's bodies change only with its snapshot unless it asks."""
+    app = build_app(
+        store,
+        reload,
+        telemetry_path,
+        lifecycle=lifecycle,
+        now=now,
+        clock=clock or FakeClock(),
+    )
     async with test_utils.TestClient(test_utils.TestServer(app), **client_options) as client:
         yield client
 

@@ -7,8 +7,10 @@ refuses back in its error text, so the canary checks catch a secret leaking from
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
+import platform
 import re
 import shutil
 import signal
@@ -30,6 +32,7 @@ from prometheus_harness import (
 from support import accounts_in, logfmt, metric_value
 
 from balance_exporter import __version__
+from balance_exporter.cli import build_parser, parse_args
 from balance_exporter.demo import serve_app
 from balance_exporter.providers.registry import BUILT_IN, describe_providers
 
@@ -149,10 +152,51 @@ def test_version(tmp_path: Path) -> None:
 
     assert result.returncode == 0
     assert result.stderr == ""
-    [line] = result.stdout.splitlines()
-    assert re.fullmatch(
-        rf"balance-exporter {re.escape(__version__)} \(Python 3\.\d+\.\d+\S*\)", line
-    )
+    assert result.stdout.splitlines() == [
+        f"balance-exporter, version {__version__}",
+        f"  python: {platform.python_version()}",
+        f"  platform: {platform.system().lower()}/{platform.machine()}",
+    ]
+    assert re.fullmatch(r"  platform: [a-z]+/\w+", result.stdout.splitlines()[2])
+
+
+def _shown(default: object) -> str:
+    """A default as --help writes it: 10 for 10.0, a list's items by commas."""
+    if isinstance(default, list):
+        return ", ".join(default)
+    return f"{default:g}" if isinstance(default, float) else str(default)
+
+
+def test_help_explains_every_flag_and_shows_its_default(tmp_path: Path) -> None:
+    result = run_exporter("--help", cwd=tmp_path)
+
+    assert (result.returncode, result.stderr) == (0, "")
+    # One entry per flag: its option line, then its help, joined as argparse wraps them.
+    text = " ".join(result.stdout.split())
+    for action in build_parser()._actions:
+        if not action.option_strings:
+            continue
+        flag = action.option_strings[-1]
+        assert action.help, f"{flag} has no help text"
+        entry = text.split(f" {flag}", 1)[1].split(" --", 1)[0]
+        default = action.default
+        if default in (None, False, argparse.SUPPRESS):
+            continue  # off unless given, or a default the help text itself describes
+        assert f"(default: {_shown(default)})" in entry, f"{flag}: {entry}"
+    assert "default: None" not in text
+    assert "default: False" not in text
+    assert "(default: :9877)" in text
+    assert "(default: info)" in text
+
+
+def test_listen_addresses_accumulate_and_none_replaces_the_default() -> None:
+    assert parse_args([]).listen == [":9877"]
+    args = parse_args(["--web.listen-address=127.0.0.1:1", "--web.listen-address", "[::1]:2"])
+    assert [(a.text, a.host, a.port) for a in args.addresses] == [
+        ("127.0.0.1:1", "127.0.0.1", 1),
+        ("[::1]:2", "::1", 2),
+    ]
+    assert [a.url_host for a in args.addresses] == ["127.0.0.1", "[::1]"]
 
 
 def test_bad_config_exits_2_with_one_line_per_problem(tmp_path: Path) -> None:
@@ -232,6 +276,14 @@ def test_config_check_warns_about_a_raised_interval(tmp_path: Path) -> None:
             ["--web.listen-address", "127.0.0.1:70000"],
             "--web.listen-address: '127.0.0.1:70000' is not HOST:PORT",
         ),
+        (
+            ["--web.listen-address", "127.0.0.1:9", "--web.listen-address", "127.0.0.1:70000"],
+            "--web.listen-address: '127.0.0.1:70000' is not HOST:PORT",
+        ),
+        (
+            ["--web.listen-address", "[::1]:9", "--web.listen-address", "[::1]:9"],
+            "--web.listen-address: '[::1]:9' is given twice",
+        ),
         (["--web.telemetry-path", "metrics"], "--web.telemetry-path must start with /"),
         (
             ["--log.level", "verbose"],
@@ -251,7 +303,8 @@ def test_bad_flags_exit_2(tmp_path: Path, flag: list[str], message: str) -> None
     )
 
 
-def test_listen_address_in_use_is_one_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize("free_before", [False, True], ids=["alone", "after-a-free-one"])
+def test_listen_address_in_use_is_one_line(tmp_path: Path, free_before: bool) -> None:
     config = tmp_path / "c.yml"
     config.write_text(
         f"accounts:\n  - name: a\n    provider: telnyx\n    api_key: {TELNYX_KEY}\n",
@@ -261,10 +314,11 @@ def test_listen_address_in_use_is_one_line(tmp_path: Path) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         address = f"127.0.0.1:{taken.getsockname()[1]}"
+        flags = ["--web.listen-address", address]
+        if free_before:  # bound first, then let go when the taken one fails
+            flags = ["--web.listen-address", f"127.0.0.1:{free_port()}", *flags]
 
-        result = run_exporter(
-            "--config.file", str(config), "--web.listen-address", address, cwd=tmp_path
-        )
+        result = run_exporter("--config.file", str(config), *flags, cwd=tmp_path)
 
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
@@ -633,3 +687,36 @@ async def _serve_and_reload(
         metric_value(text, "billing_provider_updated_timestamp_seconds", account="gateway")
         == TELECOM_UPDATED
     )
+
+
+async def test_every_listen_address_is_served(tmp_path: Path, providers: FakeProviders) -> None:
+    config = tmp_path / "exporter.yml"
+    _write_serving_config(config, [_account("sms-eu", "telnyx", "TELNYX_KEY", providers.url)])
+    first, second = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
+    exporter = RunningExporter(
+        "--config.file",
+        str(config),
+        "--web.listen-address",
+        first,
+        address=second,  # given last, after the first
+        cwd=tmp_path,
+        env=environment(**KEYS),
+    )
+    async with exporter, aiohttp.ClientSession() as session:
+        for address in (first, second):
+            exporter.base = f"http://{address}"
+
+            async def ready() -> bool:
+                return (await exporter.get(session, "/-/ready")) == (200, "Ready\n")
+
+            await wait_until(ready, f"/-/ready to answer 200 on {address}", WAIT_DEADLINE)
+            await exporter.wait_metrics(
+                session,
+                lambda text: metric_value(text, "billing_balance", account="sms-eu") == 300.5,
+                f"sms-eu's balance on {address}",
+            )
+            assert await exporter.get(session, "/-/healthy") == (200, "Healthy\n")
+        assert await exporter.stop() == 0
+
+    listening = [logfmt(line) for line in exporter.stderr.splitlines() if "listening" in line]
+    assert [fields["address"] for fields in listening] == [first, second]

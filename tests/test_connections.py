@@ -23,7 +23,7 @@ from balance_exporter.web.connections import (
     quiet_accept_errors,
     runner_options,
 )
-from balance_exporter.web.listener import Listener
+from balance_exporter.web.listener import Address, Listener
 from balance_exporter.web.server import build_app
 
 CANARY = "canary-header-pw-Zq81x"
@@ -33,8 +33,7 @@ class Served:
     def __init__(self, listener: Listener) -> None:
         self.listener = listener
         self.gate = listener.gate
-        assert listener._site is not None
-        self.port = listener._site.port
+        (self.port,) = listener.ports
 
     async def connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         return await asyncio.open_connection("127.0.0.1", self.port)
@@ -56,7 +55,8 @@ async def served(limits: ServerLimits) -> AsyncIterator[Served]:
     app = build_app(SnapshotStore(), no_reload)
     runner = web.AppRunner(app, **runner_options(limits))
     await runner.setup()
-    listener = Listener(runner, "127.0.0.1", 0, ConnectionGate(limits.max_connections))
+    address = Address("127.0.0.1:0", "127.0.0.1", 0)
+    listener = Listener(runner, [address], ConnectionGate(limits.max_connections))
     await listener.start(None)
     try:
         yield Served(listener)

@@ -3,10 +3,11 @@
 Every manifest under deploy/ is parsed; ports, paths and file names are compared with the
 exporter's own defaults (balance_exporter.cli) and the image (Dockerfile); the configurations they
 carry are parsed by the exporter's config parser with their secret files in place; the
-PrometheusRule holds exactly the groups of deploy/prometheus/alerts.yml. The sharded component
-(deploy/kubernetes/sharded/) is built by a small kustomize of the features it uses and checked
-like the base; where kubectl is installed, ``kubectl kustomize`` must build the same. No Docker
-engine or cluster is needed.
+PrometheusRule holds exactly the groups of deploy/prometheus/alerts.yml. The kustomization (its
+namespace, its ConfigMap generated from config.yml) and the sharded component
+(deploy/kubernetes/sharded/) are built by a small kustomize of the features they use and checked
+alike; where kubectl is installed, ``kubectl kustomize`` must build the same. Debian's
+``docker-compose`` (Compose v1) checks the Compose file. No Docker engine or cluster is needed.
 
 ``python tests/test_deploy_manifests.py`` rewrites deploy/kubernetes/prometheusrule.yaml from
 alerts.yml after a change to the rules.
@@ -15,7 +16,9 @@ alerts.yml after a change to the rules.
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
+import os
 import posixpath
 import re
 import shutil
@@ -27,7 +30,7 @@ from typing import Any
 
 import pytest
 import yaml
-from support import no_reload
+from support import no_reload, require_tool
 
 from balance_exporter.cli import DEFAULT_LISTEN, parse_args, parse_listen_address
 from balance_exporter.config.checker import Config, ConfigError, parse_config
@@ -132,7 +135,9 @@ def test_every_manifest_parses() -> None:
         "compose/docker-compose.yml",
         "compose/balance-exporter.yml",
         "kubernetes/kustomization.yaml",
-        "kubernetes/configmap.yaml",
+        "kubernetes/config.yml",
+        "kubernetes/namespace.yaml",
+        "kubernetes/networkpolicy.yaml",
         "kubernetes/deployment.yaml",
         "kubernetes/service.yaml",
         "kubernetes/secret.example.yaml",
@@ -145,7 +150,7 @@ def test_every_manifest_parses() -> None:
     for path in files:
         documents = [d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if d]
         assert documents, path
-        if path.parent == KUBERNETES and path.name != "kustomization.yaml":
+        if path.parent == KUBERNETES and path.suffix == ".yaml" and path.stem != "kustomization":
             for document in documents:
                 assert {"apiVersion", "kind", "metadata"} <= set(document), path
                 assert document["metadata"]["name"], path
@@ -155,14 +160,11 @@ def test_every_manifest_parses() -> None:
 
 
 def kube_objects() -> dict[str, dict[str, Any]]:
-    """Every object of the kustomization's resources and the example Secret, by kind."""
-    kustomization = load(KUBERNETES / "kustomization.yaml")
-    objects: dict[str, dict[str, Any]] = {}
-    for name in [*kustomization["resources"], "secret.example.yaml"]:
-        for document in yaml.safe_load_all((KUBERNETES / name).read_text(encoding="utf-8")):
-            assert document["kind"] not in objects, f"two {document['kind']} objects"
-            objects[document["kind"]] = document
-    return objects
+    """Every object the kustomization builds, and the example Secret, by kind."""
+    objects = kustomize(KUBERNETES)
+    (secret,) = yaml.safe_load_all((KUBERNETES / "secret.example.yaml").read_text("utf-8"))
+    assert secret["kind"] not in objects
+    return {**objects, "Secret": secret}
 
 
 def pod_spec() -> dict[str, Any]:
@@ -187,10 +189,13 @@ def test_kustomization_lists_every_manifest_but_the_example_secret() -> None:
     files = {p.name for p in KUBERNETES.glob("*.yaml")}
     assert listed == files - {"kustomization.yaml", "secret.example.yaml"}
     # The image the Deployment names is the one `images:` lets the operator set.
-    assert [image["name"] for image in kustomization["images"]] == [container()["image"]]
+    (written,) = load(KUBERNETES / "deployment.yaml")["spec"]["template"]["spec"]["containers"]
+    assert [image["name"] for image in kustomization["images"]] == [written["image"]]
     assert set(kube_objects()) == {
+        "Namespace",
         "ConfigMap",
         "Deployment",
+        "NetworkPolicy",
         "Service",
         "ServiceMonitor",
         "PrometheusRule",
@@ -202,7 +207,7 @@ def test_deployment_runs_the_exporter_on_its_default_port_and_config_path() -> N
     spec = container()
     args = parse_args(spec["args"])  # the flags exist and parse
     assert args.config_file == image_config_path()
-    assert args.listen == DEFAULT_LISTEN
+    assert args.listen == [DEFAULT_LISTEN]
     assert args.telemetry_path == TELEMETRY_PATH
     assert spec["ports"] == [{"name": "http", "containerPort": PORT, "protocol": "TCP"}]
 
@@ -303,7 +308,7 @@ def test_the_configmap_config_parses_with_the_secret_files_in_place(tmp_path: Pa
     assert all(posixpath.dirname(ref) == mount for ref in references)
     assert sorted(posixpath.basename(ref) for ref in references) == sorted(keys)
 
-    config = parse_with_secret_files(text, mount, keys, tmp_path, "configmap.yaml")
+    config = parse_with_secret_files(text, mount, keys, tmp_path, "config.yml")
     assert [a.provider for a in config.accounts] == [
         "telnyx",
         "twilio",
@@ -324,7 +329,7 @@ def test_the_configmap_config_fails_without_the_secret_files(tmp_path: Path) -> 
     keys.pop("twilio-auth-token")
     (text,) = objects["ConfigMap"]["data"].values()
     with pytest.raises(ConfigError, match="auth_token_file: cannot read"):
-        parse_with_secret_files(text, mount, keys, tmp_path, "configmap.yaml")
+        parse_with_secret_files(text, mount, keys, tmp_path, "config.yml")
 
 
 def test_service_exposes_the_named_metrics_port_of_the_pods() -> None:
@@ -355,6 +360,76 @@ def test_prometheusrule_holds_exactly_the_groups_of_alerts_yml() -> None:
         "deploy/kubernetes/prometheusrule.yaml differs from deploy/prometheus/alerts.yml: "
         "run `python tests/test_deploy_manifests.py`"
     )
+
+
+def test_everything_lives_in_the_kustomizations_namespace() -> None:
+    namespace = load(KUBERNETES / "kustomization.yaml")["namespace"]
+    objects = kube_objects()
+    assert objects["Namespace"]["metadata"]["name"] == namespace
+    for kind, document in objects.items():
+        if kind != "Namespace":
+            assert document["metadata"]["namespace"] == namespace, kind
+    assert objects["Secret"]["metadata"]["namespace"] == namespace  # applied by hand, alike
+
+
+def test_the_config_map_is_generated_from_config_yml_and_named_by_its_content() -> None:
+    kustomization = load(KUBERNETES / "kustomization.yaml")
+    (generator,) = kustomization["configMapGenerator"]
+    assert generator["files"] == ["config.yml"]
+    config_map = kube_objects()["ConfigMap"]
+    assert config_map["data"] == {"config.yml": (KUBERNETES / "config.yml").read_text("utf-8")}
+    assert config_map["metadata"]["name"].startswith(f"{generator['name']}-")
+    assert config_map["metadata"]["labels"].items() <= pod_labels().items()
+
+
+def test_the_network_policy_lets_prometheus_in_and_the_polls_out() -> None:
+    policy = kube_objects()["NetworkPolicy"]["spec"]
+    assert policy["podSelector"]["matchLabels"].items() <= pod_labels().items()
+    assert sorted(policy["policyTypes"]) == ["Egress", "Ingress"]
+    (ingress,) = policy["ingress"]
+    (source,) = ingress["from"]
+    assert set(source) == {"namespaceSelector", "podSelector"}  # Prometheus's pods, no others
+    (port,) = ingress["ports"]
+    (named,) = [p for p in container()["ports"] if p["name"] == port["port"]]
+    assert (named["containerPort"], port["protocol"]) == (PORT, "TCP")
+    allowed = {
+        (port["port"], port["protocol"], "to" in rule)
+        for rule in policy["egress"]
+        for port in rule["ports"]
+    }
+    # DNS to the cluster's resolver only; HTTPS, where the providers are, to any address.
+    assert allowed == {(53, "UDP", True), (53, "TCP", True), (443, "TCP", False)}
+
+
+def test_kubectl_rolls_the_pod_when_config_yml_changes(tmp_path: Path) -> None:
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        pytest.skip("kubectl is not installed")
+    folder = tmp_path / "kubernetes"
+    shutil.copytree(KUBERNETES, folder)
+
+    def built() -> tuple[str, dict[str, Any]]:
+        result = subprocess.run(  # noqa: S603 - kubectl, on a copy of our own files
+            [kubectl, "kustomize", str(folder)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        objects = {document["kind"]: document for document in yaml.safe_load_all(result.stdout)}
+        template: dict[str, Any] = objects["Deployment"]["spec"]["template"]
+        return objects["ConfigMap"]["metadata"]["name"], template
+
+    name, template = built()
+    config = folder / "config.yml"
+    config.write_text(config.read_text("utf-8").replace("interval: 5m", "interval: 10m"), "utf-8")
+    new_name, new_template = built()
+
+    assert new_name != name
+    assert new_template != template  # a new pod template: the Deployment replaces the pod
+    volumes = {v["name"]: v for v in new_template["spec"]["volumes"]}
+    assert volumes["config"]["configMap"]["name"] == new_name
 
 
 # ------------------------------------------------------------ Kubernetes, sharded
@@ -415,6 +490,33 @@ def apply_component(folder: Path, objects: list[dict[str, Any]]) -> list[dict[st
     return result
 
 
+def generated_config_maps(folder: Path, kustomization: dict[str, Any]) -> list[dict[str, Any]]:
+    """The ConfigMaps of ``configMapGenerator``, named with a hash of their data as kustomize
+    names them (its suffix is a hash of its own making: ``comparable`` blanks both)."""
+    generated = []
+    for generator in kustomization.get("configMapGenerator", []):
+        assert set(generator) <= {"name", "files", "options"}, generator  # all this one knows
+        assert set(generator.get("options", {})) <= {"labels"}, generator
+        data = {
+            posixpath.basename(name): (folder / name).read_text(encoding="utf-8")
+            for name in generator["files"]
+        }
+        digest = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:10]
+        metadata = {"name": f"{generator['name']}-{digest}"}
+        if "labels" in generator.get("options", {}):
+            metadata["labels"] = generator["options"]["labels"]
+        generated.append(
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": metadata,
+                "data": data,
+                "_generated_from": generator["name"],
+            }
+        )
+    return generated
+
+
 def kustomize(folder: Path, components: Sequence[str] = ()) -> dict[str, dict[str, Any]]:
     """What ``kubectl kustomize folder`` builds, by kind, with ``components`` enabled too."""
     kustomization = load(folder / "kustomization.yaml")
@@ -423,6 +525,19 @@ def kustomize(folder: Path, components: Sequence[str] = ()) -> dict[str, dict[st
         for name in kustomization["resources"]
         for document in yaml.safe_load_all((folder / name).read_text(encoding="utf-8"))
     ]
+    generated = generated_config_maps(folder, kustomization)
+    renamed = {cm.pop("_generated_from"): cm["metadata"]["name"] for cm in generated}
+    objects += generated
+    for document in objects:  # the pods' volumes name a generated ConfigMap by its new name
+        pod = document.get("spec", {}).get("template", {}).get("spec", {})
+        for volume in pod.get("volumes", []):
+            if "configMap" in volume:
+                name = volume["configMap"]["name"]
+                volume["configMap"]["name"] = renamed.get(name, name)
+    if "namespace" in kustomization:
+        for document in objects:
+            if document["kind"] != "Namespace":  # every other kind here is namespaced
+                document["metadata"]["namespace"] = kustomization["namespace"]
     for component in [*kustomization.get("components", []), *components]:
         objects = apply_component(folder / component, objects)
     images = {image["name"]: image for image in kustomization.get("images", [])}
@@ -539,7 +654,17 @@ def test_kubectl_kustomize_builds_what_these_tests_check(
     )
     assert built.returncode == 0, built.stderr
     objects = {document["kind"]: document for document in yaml.safe_load_all(built.stdout)}
-    assert objects == kustomize(KUBERNETES, components)
+    assert comparable(objects) == comparable(kustomize(KUBERNETES, components))
+
+
+def comparable(objects: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """``objects`` with the hash suffix of the generated ConfigMap's name blanked, wherever
+    the name appears."""
+    name = objects["ConfigMap"]["metadata"]["name"]
+    assert re.fullmatch(r"balance-exporter-config-[0-9a-z]{10}", name), name
+    text = json.dumps(objects).replace(name, "balance-exporter-config-<hash>")
+    result: dict[str, dict[str, Any]] = json.loads(text)
+    return result
 
 
 # ------------------------------------------------------------------------------- compose
@@ -673,14 +798,129 @@ def test_compose_grafana_provisioning_points_at_the_stack() -> None:
     assert list((DEPLOY / "grafana" / "dashboards").glob("*.json"))
 
 
+COMPOSE_ENV_EXAMPLE = COMPOSE / ".env.example"
+HEALTHY = {"condition": "service_healthy"}
+# The Compose file's dependencies: each service starts once these pass their healthcheck.
+COMPOSE_DEPENDS_ON = {"prometheus": {"exporter", "alertmanager"}, "grafana": {"prometheus"}}
+GRAFANA_PASSWORD = re.compile(r"\$\{GRAFANA_ADMIN_PASSWORD:\?[^}]+\}")
+
+
+def env_file(text: str) -> dict[str, str]:
+    """KEY=VALUE lines, as Compose reads an env file (comments and blank lines skipped)."""
+    pairs = [line.split("=", 1) for line in text.splitlines() if line and not line.startswith("#")]
+    return {key: value for key, value in pairs}
+
+
+def image_healthcheck() -> list[str]:
+    """The Dockerfile's HEALTHCHECK as a Compose ``test``: its options dropped."""
+    _, _, command = dockerfile()["HEALTHCHECK"].partition(" CMD ")
+    return ["CMD", *json.loads(command)]
+
+
+def test_compose_has_neither_version_nor_name_which_compose_v1_or_v2_refuse() -> None:
+    compose = yaml.safe_load(compose_text())
+    assert not {"version", "name"} & set(compose)  # v1 1.29 refuses name:, v2 warns on version:
+    assert env_file(COMPOSE_ENV_EXAMPLE.read_text(encoding="utf-8"))["COMPOSE_PROJECT_NAME"] == (
+        "balance-exporter"
+    )
+
+
+def test_compose_services_have_healthchecks_and_start_after_theirs_are_healthy() -> None:
+    services = yaml.safe_load(compose_text())["services"]
+    for name, service in services.items():
+        check = service["healthcheck"]
+        assert check["test"][0] == "CMD", name  # no shell: the images have none to rely on
+        assert {"interval", "timeout", "retries", "start_period"} <= set(check), name
+        depends = service.get("depends_on", {})
+        assert set(depends) == COMPOSE_DEPENDS_ON.get(name, set()), name
+        assert all(condition == HEALTHY for condition in depends.values()), name
+    # The busybox-based images are checked with their wget, on their own readiness paths.
+    for name, url in (
+        ("prometheus", "http://127.0.0.1:9090/-/ready"),
+        ("alertmanager", "http://127.0.0.1:9093/-/ready"),
+        ("grafana", "http://127.0.0.1:3000/api/health"),
+    ):
+        assert services[name]["healthcheck"]["test"] == [
+            "CMD",
+            "wget",
+            "-q",
+            "-O",
+            "/dev/null",
+            url,
+        ]
+
+
+def test_compose_checks_the_exporter_with_the_images_own_healthcheck() -> None:
+    exporter = yaml.safe_load(compose_text())["services"]["exporter"]
+    assert exporter["healthcheck"]["test"] == image_healthcheck()
+    # It reads the URL the image sets: the exporter's /-/healthy on its default port.
+    env = dict(item.split("=", 1) for item in dockerfile()["ENV"].split())
+    assert env["BALANCE_EXPORTER_HEALTHCHECK_URL"] == f"http://127.0.0.1:{PORT}/-/healthy"
+
+
+def test_compose_grafana_admin_password_comes_from_the_env_file_without_a_default() -> None:
+    grafana = yaml.safe_load(compose_text())["services"]["grafana"]
+    assert GRAFANA_PASSWORD.fullmatch(grafana["environment"]["GF_SECURITY_ADMIN_PASSWORD"])
+    assert env_file(COMPOSE_ENV_EXAMPLE.read_text(encoding="utf-8"))["GRAFANA_ADMIN_PASSWORD"] == ""
+    assert ".env" in (REPO / ".gitignore").read_text(encoding="utf-8").splitlines()
+    assert "**/.env" in (REPO / ".dockerignore").read_text(encoding="utf-8").splitlines()
+
+
+def docker_compose_config(
+    tmp_path: Path, compose_file: Path, password: str
+) -> subprocess.CompletedProcess[str]:
+    """``docker-compose config`` (Compose v1, Debian's) of the file, with .env.example as the
+    env file and ``password`` in it: the configuration it would run, or its complaint."""
+    tool = require_tool("docker-compose", "docker-compose")
+    example = COMPOSE_ENV_EXAMPLE.read_text(encoding="utf-8")
+    env = tmp_path / ".env"
+    env.write_text(
+        example.replace("GRAFANA_ADMIN_PASSWORD=\n", f"GRAFANA_ADMIN_PASSWORD={password}\n"),
+        encoding="utf-8",
+    )
+    outside = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("COMPOSE_", "DOCKER_", "GRAFANA_"))
+    }
+    return subprocess.run(  # noqa: S603 - docker-compose, reading our own files
+        [tool, "--project-directory", COMPOSE, "--env-file", env, "-f", compose_file, "config"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=outside,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("variant", ["demo", "real-accounts"])
+def test_compose_v1_accepts_the_file(tmp_path: Path, variant: str) -> None:
+    compose_file = COMPOSE / "docker-compose.yml"
+    if variant == "real-accounts":
+        compose_file = tmp_path / "docker-compose.yml"
+        compose_file.write_text(uncomment_real_accounts(compose_text()), encoding="utf-8")
+    result = docker_compose_config(tmp_path, compose_file, "canary-grafana-password")
+    assert result.returncode == 0, result.stderr
+    services = yaml.safe_load(result.stdout)["services"]
+    assert services["grafana"]["environment"]["GF_SECURITY_ADMIN_PASSWORD"] == (
+        "canary-grafana-password"
+    )
+    for name, dependencies in COMPOSE_DEPENDS_ON.items():
+        assert services[name]["depends_on"] == dict.fromkeys(dependencies, HEALTHY), name
+
+
+def test_compose_v1_refuses_to_start_without_a_grafana_password(tmp_path: Path) -> None:
+    result = docker_compose_config(tmp_path, COMPOSE / "docker-compose.yml", "")
+    assert result.returncode != 0
+    assert "set GRAFANA_ADMIN_PASSWORD in deploy/compose/.env" in result.stderr
+
+
 def test_no_manifest_holds_a_real_looking_secret() -> None:
     """Examples only: the Secret's values say what to put there, the configs use files."""
     for value in kube_objects()["Secret"]["stringData"].values():
         assert value.startswith("replace-with-")
-    for path in (COMPOSE / "balance-exporter.yml", KUBERNETES / "configmap.yaml"):
+    for path in (COMPOSE / "balance-exporter.yml", KUBERNETES / "config.yml"):
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
-        if path.suffix == ".yaml":
-            document = yaml.safe_load(document["data"]["config.yml"])
         for account in document["accounts"]:
             assert not {"api_key", "auth_token", "api_key_secret"} & set(account), path
 

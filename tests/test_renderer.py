@@ -6,21 +6,26 @@ import asyncio
 import gzip
 import random
 import threading
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from fakeclock import FakeClock
+from fakeclock import FakeClock, wait_until
+from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.openmetrics.parser import (
     text_string_to_metric_families as openmetrics_families,
 )
 from prometheus_client.parser import text_string_to_metric_families
-from support import Client, balances, scheduled, serving
+from prometheus_client.registry import Collector, CollectorRegistry
+from support import Client, accounts_in, balances, metric_value, scheduled, serving
 
 from balance_exporter.config.account import AccountConfig
 from balance_exporter.metrics import renderer as renderer_module
+from balance_exporter.metrics.collector import SnapshotCollector
 from balance_exporter.metrics.exposition import AccountLines, Format, lines_agree
+from balance_exporter.metrics.process import LIVE_EVERY
 from balance_exporter.metrics.reading import Reading
 from balance_exporter.metrics.renderer import (
     MAX_FILTERED,
@@ -460,3 +465,114 @@ async def test_refreshes_stop_making_the_page_once_nobody_looks(
         assert renderer.pages_made == made + 1
     finally:
         await renderer.close()
+
+
+# --- the process's figures -----------------------------------------------------------------
+
+PROCESS_FAMILIES = {
+    "process_cpu_seconds": "counter",
+    "process_resident_memory_bytes": "gauge",
+    "process_virtual_memory_bytes": "gauge",
+    "process_start_time_seconds": "gauge",
+    "process_open_fds": "gauge",
+    "process_max_fds": "gauge",
+    "python_gc_objects_collected": "counter",
+    "python_gc_collections": "counter",
+}
+
+
+class Ticking(Collector):
+    """A figure that changes at every collection, as the process's CPU seconds do."""
+
+    def __init__(self) -> None:
+        self.collections = 0
+
+    def collect(self) -> Iterator[Metric]:
+        self.collections += 1
+        yield GaugeMetricFamily("test_ticks", "Collections so far.", value=self.collections)
+
+
+async def test_the_process_families_are_served_in_both_formats() -> None:
+    async with serving(one_account("2")) as client:
+        _, text = await get_metrics(client)
+        _, om = await get_metrics(client, Accept=OPENMETRICS)
+
+    for families in (
+        {f.name: f for f in text_string_to_metric_families(text)},
+        {f.name: f for f in openmetrics_families(om)},  # type: ignore[no-untyped-call]
+    ):
+        assert {name: families[name].type for name in PROCESS_FAMILIES} == PROCESS_FAMILIES
+        (cpu,) = families["process_cpu_seconds"].samples
+        assert cpu.name == "process_cpu_seconds_total"
+        assert cpu.value > 0
+        (memory,) = families["process_resident_memory_bytes"].samples
+        assert memory.value > 1 << 20
+        assert "python_info" not in families  # billing_exporter_build_info says it
+        assert families["billing_exporter_build_info"].samples
+        assert families["billing_balance"].samples[0].value == 2.0
+    assert om.endswith("# EOF\n")
+    assert om.count("# EOF") == 1  # the process's families come before the end
+
+
+async def test_the_process_figures_are_rendered_again_on_their_own_never_on_a_scrape() -> None:
+    clock = FakeClock()
+    store = SnapshotStore()
+    store.set_accounts([account(f"acct-{i:03d}") for i in range(200)])
+    plain = {"Accept-Encoding": "identity"}
+    async with serving(store, clock=clock, auto_decompress=False) as client:
+        renderer = client.app[RENDERER]
+        ticking = Ticking()
+        renderer.live = (ticking,)
+        await get_metrics(client, **plain)
+        await get_metrics(client, Accept=OPENMETRICS, **plain)
+        await client.get("/metrics", headers={"Accept-Encoding": "gzip"})
+        collected, encoded = ticking.collections, lines_of(client).encoded
+        for _ in range(3):  # scrapes serve the kept bodies: nothing is collected or encoded
+            _, text = await get_metrics(client, **plain)
+            _, om = await get_metrics(client, Accept=OPENMETRICS, **plain)
+        assert ticking.collections == collected
+        assert metric_value(text, "test_ticks") == metric_value(om, "test_ticks") == collected
+
+        await clock.advance(LIVE_EVERY)
+        await wait_until(lambda: renderer.tail_renders == 1, what="the tails rendered again")
+        _, text = await get_metrics(client, **plain)
+        _, om = await get_metrics(client, Accept=OPENMETRICS, **plain)
+        zipped = await client.get("/metrics", headers={"Accept-Encoding": "gzip"})
+        zipped_body = await zipped.read()
+        unzipped = await (await client.get("/metrics", headers=plain)).read()
+
+        assert renderer.renders == 1  # the accounts were not rendered again
+        assert lines_of(client).encoded == encoded
+        assert metric_value(text, "test_ticks") == metric_value(om, "test_ticks") == collected + 1
+        assert om.endswith("# EOF\n")
+        assert zipped.headers["Content-Encoding"] == "gzip"
+        assert zipped.headers["Content-Length"] == str(len(zipped_body))
+        assert gzip.decompress(zipped_body) == unzipped  # the kept head, with the new tail
+        assert len(accounts_in(unzipped.decode())) == 200
+
+
+async def test_the_process_families_can_be_selected_by_name() -> None:
+    async with serving(one_account("3")) as client:
+        response = await client.get("/metrics", params={"name[]": "process_cpu_seconds_total"})
+        text = await response.text()
+
+    (family,) = text_string_to_metric_families(text)
+    assert (family.name, family.type) == ("process_cpu_seconds", "counter")
+
+
+@pytest.mark.parametrize("accept", ["", OPENMETRICS])
+def test_the_tail_holds_the_live_families_as_prometheus_client_renders_them(accept: str) -> None:
+    class Fixed(Collector):
+        def collect(self) -> Iterator[Metric]:
+            yield GaugeMetricFamily("test_fixed", "A figure that stays.", value=7.0)
+
+    encoder, _ = choose_encoder(accept)
+    snapshot = varied_snapshot()
+    lines = AccountLines(encoder)
+    lines.refresh(snapshot.accounts)
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(SnapshotCollector(snapshot))
+    registry.register(Fixed())
+
+    live = list(Fixed().collect())
+    assert Format(encoder, lines).body(snapshot, None, live) == encoder(registry)

@@ -34,7 +34,7 @@ from support import metric_value
 from balance_exporter.config.checker import Config
 from balance_exporter.config.webconfig import load_web_config
 from balance_exporter.daemon import Daemon
-from balance_exporter.web.listener import Listener
+from balance_exporter.web.listener import Address, Listener
 
 IO_DEADLINE = 5.0  # seconds for one client exchange
 PROCESS_DEADLINE = 30.0
@@ -167,7 +167,8 @@ async def serving(web_config_path: Path) -> AsyncIterator[Served]:
     await runner.setup()
     try:
         for _ in range(PORT_ATTEMPTS):  # a free port can be taken before we bind it
-            listener = Listener(runner, "127.0.0.1", free_port())
+            port = free_port()
+            listener = Listener(runner, [Address(f"127.0.0.1:{port}", "127.0.0.1", port)])
             try:
                 await listener.start(daemon.web.config.ssl_context())
                 break
@@ -177,7 +178,7 @@ async def serving(web_config_path: Path) -> AsyncIterator[Served]:
             raise AssertionError("no free port to listen on")
         daemon.listener = listener
         await daemon.start()
-        yield Served(daemon, listener.port)
+        yield Served(daemon, listener.ports[0])
     finally:
         await daemon.stop()
         await runner.cleanup()

@@ -21,7 +21,7 @@ from prometheus_client.registry import Collector, CollectorRegistry
 from prometheus_client.samples import Sample
 
 from balance_exporter.metrics.collector import account_families, exporter_families
-from balance_exporter.metrics.snapshot import AccountState, Snapshot
+from balance_exporter.metrics.snapshot import AccountState, ExporterState, Snapshot
 
 Encoder = Callable[[Collector], bytes]
 
@@ -232,11 +232,16 @@ class Format:
             for template in account_families(())
         ]
 
-    def chunks(self, snapshot: Snapshot, names: Iterable[str] | None = None) -> tuple[bytes, ...]:
+    def chunks(
+        self,
+        snapshot: Snapshot,
+        names: Iterable[str] | None = None,
+        live: Sequence[Metric] = (),
+    ) -> tuple[bytes, ...]:
         """The body of ``snapshot`` (its lines refreshed already) in pieces, each family's
         header and its section, shared with the other formats rather than copied into one
         bytes; or only the families a ``name[]`` filter selects, as prometheus_client's
-        restricted registry would."""
+        restricted registry would. The last piece is the tail (see ``tail``)."""
         wanted = None if names is None else set(names)
         pieces: list[bytes] = []
         for family, header in enumerate(self.headers):
@@ -244,12 +249,27 @@ class Format:
             if wanted is not None and not (self.sample_names[family] & wanted and section):
                 continue
             pieces += (header, section)
-        exporter = CollectorRegistry(auto_describe=False)
-        exporter.register(_Listed(exporter_families(snapshot.exporter)))
-        pieces.append(
-            self.encoder(exporter if wanted is None else exporter.restricted_registry(wanted))
-        )
+        pieces.append(self.tail(snapshot.exporter, live, wanted))
         return tuple(pieces)
 
-    def body(self, snapshot: Snapshot, names: Iterable[str] | None = None) -> bytes:
-        return b"".join(self.chunks(snapshot, names))
+    def tail(
+        self,
+        exporter: ExporterState,
+        live: Sequence[Metric] = (),
+        names: Iterable[str] | None = None,
+    ) -> bytes:
+        """The exporter's own families, then the ``live`` ones (the process's figures, which
+        change all the time), and the format's end: the one piece of a body that is rendered
+        again without the accounts."""
+        registry = CollectorRegistry(auto_describe=False)
+        # Described, so that a restricted registry finds every one of them by name.
+        registry.register(_Listed([*exporter_families(exporter), *live]))
+        return self.encoder(registry if names is None else registry.restricted_registry(names))
+
+    def body(
+        self,
+        snapshot: Snapshot,
+        names: Iterable[str] | None = None,
+        live: Sequence[Metric] = (),
+    ) -> bytes:
+        return b"".join(self.chunks(snapshot, names, live))

@@ -13,6 +13,7 @@ from prometheus_client.exposition import gzip_accepted
 from balance_exporter.config.webconfig import WebConfig
 from balance_exporter.metrics.renderer import MetricsRenderer
 from balance_exporter.metrics.snapshot import SnapshotStore
+from balance_exporter.polling.clock import Clock
 from balance_exporter.web.auth import BasicAuthChecker, ChecksBusy
 from balance_exporter.web.landing import BadFilter, LandingPage, parse_filters
 
@@ -85,14 +86,15 @@ def metrics_handler(renderer: MetricsRenderer) -> Handler:
             want_gzip,
         )
         headers = {hdrs.CONTENT_TYPE: content_type, hdrs.VARY: "Accept, Accept-Encoding"}
+        chunks = rendering.chunks
         if want_gzip and rendering.gzipped is not None:
             headers[hdrs.CONTENT_ENCODING] = "gzip"
-            return web.Response(body=rendering.gzipped, headers=headers)
+            chunks = rendering.gzipped
         # The kept pieces are sent one after the other, never joined into one more copy.
         response = web.StreamResponse(headers=headers)
-        response.content_length = rendering.size
+        response.content_length = sum(map(len, chunks))
         await response.prepare(request)
-        for chunk in rendering.chunks:
+        for chunk in chunks:
             await response.write(chunk)
         await response.write_eof()
         return response
@@ -108,10 +110,12 @@ def build_app(
     *,
     lifecycle: bool = False,
     now: Callable[[], float] = time.time,
+    clock: Clock | None = None,
 ) -> web.Application:
     """The app; ``now`` is the time the landing page measures staleness against (the
-    scheduler's clock)."""
-    renderer = MetricsRenderer(store, LandingPage(telemetry_path).render, now)
+    scheduler's clock), ``clock`` paces the renderings of the process's figures (see
+    MetricsRenderer)."""
+    renderer = MetricsRenderer(store, LandingPage(telemetry_path).render, now, clock=clock)
 
     async def landing(request: web.Request) -> web.Response:
         try:
