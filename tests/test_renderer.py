@@ -22,6 +22,7 @@ from prometheus_client.registry import Collector, CollectorRegistry
 from support import Client, accounts_in, balances, metric_value, scheduled, serving
 
 from balance_exporter.config.account import AccountConfig
+from balance_exporter.metrics import exposition
 from balance_exporter.metrics import renderer as renderer_module
 from balance_exporter.metrics.collector import SnapshotCollector
 from balance_exporter.metrics.exposition import AccountLines, Format, lines_agree
@@ -303,9 +304,14 @@ def test_the_kept_lines_make_the_body_prometheus_client_makes_whole(accept: str)
     assert fmt.body(fewer) == encoder(registry_of(fewer))
 
 
-def test_the_kept_lines_follow_any_run_of_changes_additions_removals_and_moves() -> None:
+@pytest.mark.parametrize("batch", [exposition.BATCH, 3])
+def test_the_kept_lines_follow_any_run_of_changes_additions_removals_and_moves(
+    batch: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Lines spliced into the kept sections give, after every refresh, the body
-    prometheus_client writes whole: whichever accounts changed, came, went or moved."""
+    prometheus_client writes whole: whichever accounts changed, came, went or moved, and
+    whether they were encoded in one batch or spliced in batch by batch."""
+    monkeypatch.setattr(exposition, "BATCH", batch)
     encoder, _ = choose_encoder(OPENMETRICS)
     rng = random.Random(11)  # noqa: S311 - a repeatable run of changes
     store = SnapshotStore()

@@ -125,6 +125,9 @@ class AccountLines:
         changed = [account for account in accounts if states.get(account.name) is not account]
         for start in range(0, len(changed), BATCH):  # bounded: their samples are short-lived
             self._encode(changed[start : start + BATCH])
+            if len(changed) > BATCH:  # and so are their lines: spliced in before the next batch
+                for family in range(self.families):
+                    self.section(family)
 
     def section(self, family: int) -> bytes:
         """Every account's lines of ``family``, joined; spliced again only after a change."""
