@@ -56,6 +56,19 @@ def require_tool(name: str, package: str) -> str:
     return path
 
 
+def run_tool(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """A local tool (promtool, say) on our own files, its output kept; never raises on a
+    non-zero exit, which the caller asserts on."""
+    return subprocess.run(  # noqa: S603 - a tool of the tests on our own files
+        [str(arg) for arg in args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=cwd,
+    )
+
+
 def metric_value(exposition: str, name: str, **labels: str) -> float | None:
     """The one sample ``name`` whose labels include ``labels``; None when there is none."""
     found = [

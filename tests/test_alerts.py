@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from support import require_tool
+from support import require_tool, run_tool
 
 REPO = Path(__file__).resolve().parent.parent
 PROMETHEUS = REPO / "deploy" / "prometheus"
@@ -62,17 +61,6 @@ def promtool() -> str:
     return require_tool("promtool", "prometheus")
 
 
-def run(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603 - promtool with our own files
-        [str(arg) for arg in args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        cwd=cwd,
-    )
-
-
 def rules() -> list[dict[str, Any]]:
     document = yaml.safe_load(RULES.read_text(encoding="utf-8"))
     return [rule for group in document["groups"] for rule in group["rules"]]
@@ -108,7 +96,7 @@ def promtool_test(promtool: str, folder: Path, rules_text: str, *tests_texts: st
     for number, text in enumerate(tests_texts):
         names.append(f"alerts-{number}.test.yml")
         (folder / names[-1]).write_text(text, encoding="utf-8")
-    result = run(promtool, "test", "rules", *names, cwd=folder)
+    result = run_tool(promtool, "test", "rules", *names, cwd=folder)
     output = result.stdout + result.stderr
     assert result.returncode == (1 if "FAILED" in output else 0), output
     return output
@@ -136,13 +124,13 @@ def github_anchors(markdown: str) -> set[str]:
 
 
 def test_promtool_checks_the_rules(promtool: str) -> None:
-    result = run(promtool, "check", "rules", RULES)
+    result = run_tool(promtool, "check", "rules", RULES)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "SUCCESS: 10 rules found" in result.stdout
 
 
 def test_promtool_unit_tests_pass(promtool: str) -> None:
-    result = run(promtool, "test", "rules", RULE_TESTS, DAY_TESTS)
+    result = run_tool(promtool, "test", "rules", RULE_TESTS, DAY_TESTS)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "SUCCESS" in result.stdout
 
@@ -157,7 +145,7 @@ def test_promtool_unit_tests_fail_when_a_rule_is_wrong(promtool: str, tmp_path: 
     tests["tests"] = tests["tests"][:1]
     assert tests["tests"][0]["alert_rule_test"][1]["alertname"] == "BalanceBelowThreshold"
     (tmp_path / "alerts.test.yml").write_text(yaml.safe_dump(tests), encoding="utf-8")
-    result = run(promtool, "test", "rules", "alerts.test.yml", cwd=tmp_path)
+    result = run_tool(promtool, "test", "rules", "alerts.test.yml", cwd=tmp_path)
     assert result.returncode == 1
     assert "alertname: BalanceBelowThreshold, time: 6m" in result.stdout + result.stderr
 
@@ -166,7 +154,7 @@ def test_promtool_checks_the_compose_prometheus_config(promtool: str, tmp_path: 
     """Checked from a copy holding only the config and the rules: they are all it needs."""
     shutil.copy(COMPOSE_PROMETHEUS, tmp_path / "prometheus.yml")
     shutil.copy(RULES, tmp_path / "alerts.yml")
-    result = run(promtool, "check", "config", "prometheus.yml", cwd=tmp_path)
+    result = run_tool(promtool, "check", "config", "prometheus.yml", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "SUCCESS: 1 rule files found" in result.stdout
     assert "SUCCESS: 10 rules found" in result.stdout

@@ -401,23 +401,33 @@ def test_the_network_policy_lets_prometheus_in_and_the_polls_out() -> None:
     assert allowed == {(53, "UDP", True), (53, "TCP", True), (443, "TCP", False)}
 
 
-def test_kubectl_rolls_the_pod_when_config_yml_changes(tmp_path: Path) -> None:
-    kubectl = shutil.which("kubectl")
-    if kubectl is None:
+def kubernetes_copy(tmp_path: Path) -> Path:
+    """A copy of deploy/kubernetes to build with kubectl, which the test skips without."""
+    if shutil.which("kubectl") is None:
         pytest.skip("kubectl is not installed")
     folder = tmp_path / "kubernetes"
     shutil.copytree(KUBERNETES, folder)
+    return folder
+
+
+def kubectl_kustomize(folder: Path) -> dict[str, dict[str, Any]]:
+    """What ``kubectl kustomize`` builds of ``folder``, by kind."""
+    result = subprocess.run(  # noqa: S603 - kubectl, on a copy of our own files
+        ["kubectl", "kustomize", str(folder)],  # noqa: S607 - found on PATH by kubernetes_copy
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return {document["kind"]: document for document in yaml.safe_load_all(result.stdout)}
+
+
+def test_kubectl_rolls_the_pod_when_config_yml_changes(tmp_path: Path) -> None:
+    folder = kubernetes_copy(tmp_path)
 
     def built() -> tuple[str, dict[str, Any]]:
-        result = subprocess.run(  # noqa: S603 - kubectl, on a copy of our own files
-            [kubectl, "kustomize", str(folder)],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        assert result.returncode == 0, result.stderr
-        objects = {document["kind"]: document for document in yaml.safe_load_all(result.stdout)}
+        objects = kubectl_kustomize(folder)
         template: dict[str, Any] = objects["Deployment"]["spec"]["template"]
         return objects["ConfigMap"]["metadata"]["name"], template
 
@@ -637,23 +647,11 @@ def test_each_sharded_pod_is_scraped_through_the_headless_service() -> None:
 def test_kubectl_kustomize_builds_what_these_tests_check(
     tmp_path: Path, components: tuple[str, ...]
 ) -> None:
-    kubectl = shutil.which("kubectl")
-    if kubectl is None:  # a cross-check of kustomize() above, which the other tests use
-        pytest.skip("kubectl is not installed")
-    folder = tmp_path / "kubernetes"
-    shutil.copytree(KUBERNETES, folder)
+    folder = kubernetes_copy(tmp_path)  # a cross-check of kustomize(), which the others use
     if components:
         text = (folder / "kustomization.yaml").read_text(encoding="utf-8")
         (folder / "kustomization.yaml").write_text(enable_sharding(text), encoding="utf-8")
-    built = subprocess.run(  # noqa: S603 - kubectl, on a copy of our own files
-        [kubectl, "kustomize", str(folder)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert built.returncode == 0, built.stderr
-    objects = {document["kind"]: document for document in yaml.safe_load_all(built.stdout)}
+    objects = kubectl_kustomize(folder)
     assert comparable(objects) == comparable(kustomize(KUBERNETES, components))
 
 

@@ -5,13 +5,12 @@ without an expectation here fails the test, and so does one that no longer parse
 from __future__ import annotations
 
 import re
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from support import require_tool
+from support import require_tool, run_tool
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -92,13 +91,7 @@ def test_the_readme_queries_answer_what_the_readme_says(tmp_path: Path) -> None:
     }
     path = tmp_path / "readme.test.yml"
     path.write_text(yaml.safe_dump(tests, sort_keys=False), encoding="utf-8")
-    result = subprocess.run(  # noqa: S603 - promtool with our own files
-        [promtool, "test", "rules", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_tool(promtool, "test", "rules", path)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -121,11 +114,5 @@ def test_promtool_refuses_a_broken_query(tmp_path: Path, query: str) -> None:
         ),
         encoding="utf-8",
     )
-    result = subprocess.run(  # noqa: S603 - promtool with our own files
-        [promtool, "test", "rules", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_tool(promtool, "test", "rules", path)
     assert result.returncode != 0

@@ -119,8 +119,17 @@ class AccountState:
     def with_reading(
         self, reading: Reading, now: float, duration: float, next_poll: float | None = None
     ) -> AccountState:
-        state = replace(
+        money, ledger, last_success = self.money, self.ledger, self.last_success
+        if not reading.ready:
+            money = None  # in setup: no figures exist yet
+        elif reading.trusted:  # else degraded: the last trustworthy figures stay
+            money = self._money(reading)
+            ledger, last_success = self._ledger(money, now), now
+        return replace(
             self,
+            money=money,
+            ledger=ledger,
+            last_success=last_success,
             up=True,
             ready=reading.ready,
             degraded=reading.degraded,
@@ -135,12 +144,10 @@ class AccountState:
             note=reading.note,
             next_poll=next_poll,
         )
-        if not reading.ready:
-            return replace(state, money=None)  # in setup: no figures exist yet
-        if not reading.trusted:
-            return state  # degraded: the last trustworthy figures stay
+
+    def _money(self, reading: Reading) -> Money:
         previous = self.money.currency if self.money else None
-        money = Money(
+        return Money(
             currency=reading.currency or previous or UNKNOWN_CURRENCY,
             balance=reading.balance,
             credit_limit=reading.credit_limit,
@@ -151,7 +158,6 @@ class AccountState:
             other_balances=reading.other_balances,
             quota_reset=reading.quota_reset,
         )
-        return replace(state, money=money, last_success=now, ledger=self._ledger(money, now))
 
     def _ledger(self, money: Money, now: float) -> Ledger | None:
         figure = money.figure

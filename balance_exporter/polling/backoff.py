@@ -16,6 +16,7 @@ from __future__ import annotations
 import random
 
 from balance_exporter.config.sharding import NAME_HASH_BITS, name_hash
+from balance_exporter.polling.errors import PollError
 
 JITTER = 0.05  # fraction of the interval a retry may come later than its backoff
 MAX_BACKOFF = 1800.0  # longest pause between tries while failing (unless the interval is longer)
@@ -68,12 +69,13 @@ class Cadence:
         self.failures = 0  # consecutive failed polls
         self.due: float | None = None  # wall-clock time of the next poll, once planned
 
-    def plan(self, started: float, now: float, failed: bool, requested: float | None) -> float:
-        """The next poll's time after one that began at ``started`` and ended ``now``;
-        ``requested`` is the wait a failing provider asked for."""
-        if failed:
+    def plan(self, started: float, failure: PollError | None, now: float) -> float:
+        """The next poll's time after one that began at ``started`` and ended ``now``, having
+        failed with ``failure`` (None: it succeeded)."""
+        if failure is not None:
             self.failures += 1
-            self.due = now + failure_delay(self.interval, self.failures, requested, self.rng)
+            delay = failure_delay(self.interval, self.failures, failure.retry_after, self.rng)
+            self.due = now + delay
         else:
             self.failures = 0
             self.due = next_slot(started, now, self.offset, self.interval)

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable, Iterable
+from functools import partial
 from typing import Any
 
 import aiohttp
@@ -118,13 +119,8 @@ class Scheduler:
         await self.clock.sleep(delay)
         cadence = Cadence(account.interval, self.phase(account.name, account.interval), self.rng)
         while True:
-            started = self.clock.time()
             failures = cadence.failures
-
-            def plan(failure: PollError | None, now: float, started: float = started) -> float:
-                retry_after = None if failure is None else failure.retry_after
-                return cadence.plan(started, now, failure is not None, retry_after)
-
+            plan = partial(cadence.plan, self.clock.time())
             try:
                 failure = await self.poll_and_record(account, plan)
             except Exception as exc:  # a bug must cost one poll, never the account's loop

@@ -79,10 +79,6 @@ def conditions(account: AccountState, now: float) -> list[Status]:
     return found or [Status.OK]
 
 
-def status_of(account: AccountState, now: float) -> Status:
-    return conditions(account, now)[0]
-
-
 def days_to_zero(account: AccountState) -> float | None:
     """Days until the money figure reaches zero at the rate it was spent at, over all the
     exporter has seen of it; None when it has seen no spending."""
